@@ -1,0 +1,100 @@
+#include "core/buf.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void buf_init(buf_t *b) { b->p = NULL; b->len = b->cap = 0; b->oom = 0; }
+
+void buf_free(buf_t *b) { free(b->p); buf_init(b); }
+
+void buf_reset(buf_t *b) { b->len = 0; if (b->p) b->p[0] = '\0'; }
+
+static int buf_reserve(buf_t *b, size_t extra) {
+    if (b->oom) return -1;
+    if (b->len + extra + 1 <= b->cap) return 0;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + extra + 1) {
+        if (cap > ((size_t)-1) / 2) { b->oom = 1; return -1; }
+        cap *= 2;
+    }
+    char *p = realloc(b->p, cap);
+    if (!p) { b->oom = 1; return -1; }
+    b->p = p;
+    b->cap = cap;
+    return 0;
+}
+
+void buf_append(buf_t *b, const void *data, size_t len) {
+    if (buf_reserve(b, len) < 0) return;
+    if (len) memcpy(b->p + b->len, data, len);
+    b->len += len;
+    b->p[b->len] = '\0';
+}
+
+void buf_puts(buf_t *b, const char *s) { buf_append(b, s, strlen(s)); }
+
+void buf_putc(buf_t *b, char c) { buf_append(b, &c, 1); }
+
+void buf_vprintf(buf_t *b, const char *fmt, va_list ap) {
+    va_list cp;
+    va_copy(cp, ap);
+    int n = vsnprintf(NULL, 0, fmt, cp);
+    va_end(cp);
+    if (n < 0 || buf_reserve(b, (size_t)n) < 0) return;
+    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+    b->len += (size_t)n;
+}
+
+void buf_printf(buf_t *b, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vprintf(b, fmt, ap);
+    va_end(ap);
+}
+
+void buf_json_strn(buf_t *b, const char *s, size_t len) {
+    static const char hex[] = "0123456789abcdef";
+    if (!s) { buf_puts(b, "null"); return; }
+    buf_putc(b, '"');
+    size_t run = 0; /* copy unescaped runs in one go */
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\') { run++; continue; }
+        buf_append(b, s + i - run, run);
+        run = 0;
+        switch (c) {
+        case '"': buf_puts(b, "\\\""); break;
+        case '\\': buf_puts(b, "\\\\"); break;
+        case '\n': buf_puts(b, "\\n"); break;
+        case '\r': buf_puts(b, "\\r"); break;
+        case '\t': buf_puts(b, "\\t"); break;
+        default: {
+            char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            buf_append(b, e, 6);
+        }
+        }
+    }
+    buf_append(b, s + len - run, run);
+    buf_putc(b, '"');
+}
+
+void buf_json_str(buf_t *b, const char *s) { buf_json_strn(b, s, s ? strlen(s) : 0); }
+
+void buf_json_num(buf_t *b, double v) {
+    if (!isfinite(v)) v = 0;
+    if (v == (double)(long long)v && fabs(v) < 1e15)
+        buf_printf(b, "%lld", (long long)v);
+    else
+        buf_printf(b, "%.6g", v);
+}
+
+char *buf_detach(buf_t *b, size_t *len) {
+    if (b->oom) { buf_free(b); return NULL; }
+    if (!b->p) buf_reserve(b, 0), b->p ? b->p[0] = '\0' : 0;
+    char *p = b->p;
+    if (len) *len = b->len;
+    buf_init(b);
+    return p;
+}

@@ -1,0 +1,66 @@
+/* engine.h -- the one interface every generation engine implements.
+ *
+ * An engine turns a batch of normalised briefs into output objects (SPEC
+ * section 3). It is handed the whole batch at once so that engines which can
+ * share work (the LLM engine decodes many sequences per pass) can do so; the
+ * template engine simply loops. Each item succeeds or fails on its own.
+ *
+ * Output contract: on success an item's `output` is the serialized JSON
+ * object of SPEC section 3 WITHOUT `tracking_id`, and with `extra_metadata`
+ * as its LAST member, a non-empty object. The text therefore ends in "}}".
+ * The api layer splices per-request facts (tracking_id, which cache level
+ * answered) in front of those two braces, so a cached output is never
+ * re-parsed on a hit.
+ *
+ * Thread safety: generate() may be called from many threads at once. */
+#ifndef COPYD_ENGINE_ENGINE_H
+#define COPYD_ENGINE_ENGINE_H
+
+#include <stddef.h>
+
+#include "api/brief.h"
+
+typedef enum {
+    ENGINE_OK = 0,
+    ENGINE_ERR_LANGUAGE,    /* cannot write brief->language -> 422 */
+    ENGINE_ERR_INVALID,     /* brief cannot be served as asked -> 422 */
+    ENGINE_ERR_UNAVAILABLE, /* engine not ready / overloaded -> try next, else 503 */
+    ENGINE_ERR_INTERNAL     /* bug or resource failure -> try next, else 500 */
+} engine_status_t;
+
+typedef struct engine_item {
+    const brief_t *brief;   /* in: borrowed */
+    const char *model;      /* in: model name requested, NULL = engine default */
+    /* out, on ENGINE_OK: malloc'd output text (caller frees) */
+    char *output;
+    size_t output_len;
+    unsigned tokens;        /* out: tokens (or words) generated */
+    /* out, otherwise: */
+    engine_status_t status;
+    char err_field[64];     /* JSON path of the offending field, "" if none */
+    char err_message[256];
+} engine_item_t;
+
+typedef struct engine engine_t;
+struct engine {
+    const char *name;                 /* "template", "llm", "remote" */
+    const char *const *models;        /* NULL-terminated model names it serves */
+    const char *const *languages;     /* NULL-terminated language codes */
+    /* 1 when it can serve now; otherwise 0 and a reason in `why`. */
+    int (*ready)(engine_t *e, char *why, size_t whysz);
+    void (*generate)(engine_t *e, engine_item_t *items, size_t n);
+    void (*destroy)(engine_t *e);
+    void *impl;
+};
+
+/* 1 when `e` lists `lang`. */
+int engine_speaks(const engine_t *e, const char *lang);
+/* "es, en" style list of the engine's languages into `out`. */
+void engine_language_list(const engine_t *e, char *out, size_t outsz);
+
+/* The template engine: grammar-driven copy from the data files under
+ * `data_path` (one folder per language). Returns NULL with a reason in `err`
+ * when the data cannot be loaded. */
+engine_t *template_engine_create(const char *data_path, char *err, size_t errsz);
+
+#endif
