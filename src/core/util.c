@@ -27,8 +27,12 @@ void iso8601_from(double t, char out[ISO8601_LEN]) {
     if (usec > 999999) usec = 999999;
     struct tm tm;
     gmtime_r(&secs, &tm);
-    snprintf(out, ISO8601_LEN, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900,
+    /* Formatted into a roomy buffer: the compiler cannot prove the fields
+     * are in range, and a year past 9999 must truncate, not overflow. */
+    char tmp[96];
+    snprintf(tmp, sizeof tmp, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900,
              tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, usec);
+    snprintf(out, ISO8601_LEN, "%.*s", ISO8601_LEN - 1, tmp);
 }
 
 void iso8601_now(char out[ISO8601_LEN]) { iso8601_from(now_wall(), out); }

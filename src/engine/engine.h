@@ -39,6 +39,7 @@ typedef struct engine_item {
     engine_status_t status;
     char err_field[64];     /* JSON path of the offending field, "" if none */
     char err_message[256];
+    const char *engine_used; /* out: set by the registry (engines.h) */
 } engine_item_t;
 
 typedef struct engine engine_t;

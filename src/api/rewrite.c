@@ -1,0 +1,131 @@
+/* rewrite.c -- POST /refactor, /optimiza and /optimiza-con-librerias: an
+ * existing copy in, an output object (SPEC section 3) with one rewritten
+ * variant out. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+#include "api/internal.h"
+#include "copy/rewrite.h"
+#include "core/util.h"
+
+#define REWRITE_MAX_TEXT 10000
+
+static size_t utf8_len(const char *s) {
+    size_t n = 0;
+    for (; *s; s++) n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+static size_t word_count(const char *s) {
+    size_t n = 0;
+    int in = 0;
+    for (; *s; s++) {
+        int w = !(*s == ' ' || *s == '\n' || *s == '\t');
+        n += w && !in;
+        in = w;
+    }
+    return n;
+}
+
+/* Default CTA per language for optimize mode; languages without one get no
+ * CTA appended (never one in another language). */
+static const char *default_cta(const char *lang) {
+    static const struct { const char *lang, *cta; } ctas[] = {
+        {"es", "Descúbrelo hoy."}, {"en", "Discover it today."}, {"pt", "Descubra hoje."},
+        {"fr", "Découvrez-le dès aujourd'hui."}, {"it", "Scoprilo oggi."}, {"de", "Entdecken Sie es noch heute."},
+    };
+    for (size_t i = 0; i < sizeof ctas / sizeof ctas[0]; i++)
+        if (strcmp(ctas[i].lang, lang) == 0) return ctas[i].cta;
+    return NULL;
+}
+
+void h_rewrite(api_t *a, http_request_t *req, http_response_t *r, const char *param) {
+    (void)param;
+    const char *route = strrchr(req->path, '/');
+    int optimize = strcmp(route, "/refactor") != 0;
+    engine_t *engine;
+    const char *model;
+    if (api_model_param(a, req, r, &engine, &model) < 0) return;
+    if (api_rate_limit(a, req, r, route) < 0) return;
+    json_t *root;
+    if (api_read_json(req, r, &root) < 0) return;
+    brief_problems_t p = {0};
+    const char *text = NULL, *lang = "es", *cta = NULL;
+    if (!json_is_object(root)) {
+        problems_add(&p, "", "dict_type", "the body must be a JSON object with a \"text\" member");
+    } else {
+        json_t *t = json_object_get(root, "text");
+        if (!t || json_is_null(t)) problems_add(&p, "text", "missing", "text is required");
+        else if (!json_is_string(t)) problems_add(&p, "text", "string_type", "text must be a string");
+        else if (json_string_length(t) == 0) problems_add(&p, "text", "string_too_short", "text must not be empty");
+        else if (utf8_len(json_string_value(t)) > REWRITE_MAX_TEXT)
+            problems_add(&p, "text", "string_too_long", "text must be at most %d characters", REWRITE_MAX_TEXT);
+        else text = json_string_value(t);
+        json_t *l = json_object_get(root, "language");
+        if (l && !json_is_null(l)) {
+            int ok = 0;
+            for (const char *const *k = brief_languages; json_is_string(l) && *k; k++)
+                if (strcasecmp(*k, json_string_value(l)) == 0) ok = 1, lang = *k;
+            if (!ok) problems_add(&p, "language", "enum", "language must be one of the languages of SPEC section 2");
+        }
+        json_t *c = json_object_get(root, "call_to_action");
+        if (c && !json_is_null(c)) {
+            if (!json_is_string(c) || json_string_length(c) > 100)
+                problems_add(&p, "call_to_action", "string_type", "call_to_action must be a string of at most 100 bytes");
+            else cta = json_string_value(c);
+        }
+    }
+    if (p.total) {
+        json_decref(root);
+        api_validation_error(r, &p, "body");
+        return;
+    }
+    double t0 = now_mono();
+    rewrite_stats_t st;
+    char *out = copy_rewrite(text, optimize ? REWRITE_OPTIMIZE : REWRITE_REFACTOR, cta ? cta : default_cta(lang), &st);
+    if (!out) {
+        json_decref(root);
+        api_error(r, 500, "internal_error", "out of memory", NULL);
+        return;
+    }
+    /* headline: the first sentence, as written */
+    size_t hl = strcspn(out, ".!?\n");
+    if (out[hl] && out[hl] != '\n') hl++;
+    char headline[256];
+    snprintf(headline, sizeof headline, "%.*s", (int)(hl < 200 ? hl : 200), out);
+    json_t *tags = json_array();
+    for (const char *s = out; (s = strchr(s, '#'));) {
+        size_t n = 1;
+        while (s[n] && s[n] != ' ' && s[n] != '\n' && s[n] != ',' && s[n] != '.') n++;
+        if (n > 1) json_array_append_new(tags, json_stringn(s, n));
+        s += n;
+    }
+    char vid[40], ts[ISO8601_LEN], tid[UUID_LEN];
+    snprintf(vid, sizeof vid, "rw-%016llx", (unsigned long long)XXH3_64bits(out, strlen(out)));
+    iso8601_now(ts);
+    uuid4(tid);
+    size_t words = word_count(out);
+    json_t *metrics = json_pack("[{s:s,s:i},{s:s,s:i},{s:s,s:i},{s:s,s:i},{s:s,s:b}]", "name", "repeated_words_removed",
+                                "value", st.repeated_words_removed, "name", "punctuation_fixed", "value",
+                                st.punctuation_fixed, "name", "sentences_split", "value", st.sentences_split, "name",
+                                "whitespace_fixed", "value", st.whitespace_fixed, "name", "cta_added", "value",
+                                st.cta_added);
+    json_t *suggestions = json_array();
+    if (!optimize && !st.cta_added)
+        json_array_append_new(suggestions, json_string("use /optimiza to make the text end with a call to action"));
+    json_t *variant = json_pack(
+        "{s:s, s:s, s:s, s:s?, s:o, s:I, s:I, s:[], s:o, s:{s:b, s:[], s:[], s:[]}}", "variant_id", vid, "headline",
+        headline, "primary_text", out, "call_to_action", st.cta_added ? (cta ? cta : default_cta(lang)) : "", "hashtags",
+        tags, "character_count", (json_int_t)utf8_len(out), "word_count", (json_int_t)words, "platform_tips",
+        "evaluation_metrics", metrics, "compliance", "passed", 1, "rules", "violations", "not_understood");
+    json_t *o = json_pack("{s:[o], s:s, s:f, s:s, s:f, s:I, s:s, s:o, s:s, s:{s:s, s:s, s:s}}", "variants", variant,
+                          "best_variant_id", vid, "confidence_score", 1.0, "model_used", "rewrite-v1",
+                          "generation_time", now_mono() - t0, "tokens_used", (json_int_t)words, "tracking_id", tid,
+                          "optimization_suggestions", suggestions, "created_at", ts, "extra_metadata", "engine",
+                          "rewrite", "operation", optimize ? "optimize" : "refactor", "language", lang);
+    free(out);
+    json_decref(root);
+    api_send_json(r, 200, o);
+}

@@ -1,0 +1,227 @@
+/* main.c -- the copyd command: `serve`, `generate`, `--help`, `--version`. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "http/server.h"
+#include "stats/metrics.h"
+#include "stats/sysstats.h"
+
+static void usage(FILE *out) {
+    fprintf(out,
+            "copyd %s -- self-hosted copywriting server\n\n"
+            "Usage:\n"
+            "  copyd serve [OPTIONS]       serve the HTTP API (copyd serve --help)\n"
+            "  copyd generate [FILE|-]     print the output JSON for one brief (copyd generate --help)\n"
+            "  copyd --version             print the version\n"
+            "  copyd --help                show this help\n\n"
+            "See README.md for the routes, configuration and examples.\n",
+            COPYD_VERSION);
+}
+
+static int setup_logging(const config_t *cfg) {
+    log_level_t lvl;
+    if (log_parse_level(cfg->log_level, &lvl) < 0) return -1;
+    log_set_level(lvl);
+    return 0;
+}
+
+static int load_config(config_t *cfg, int argc, char **argv, int first) {
+    char err[256];
+    config_defaults(cfg);
+    if (config_from_env(cfg, err, sizeof err) < 0) {
+        fprintf(stderr, "copyd: %s\n", err);
+        return 2;
+    }
+    int rc = config_from_args(cfg, argc, argv, first, err, sizeof err);
+    if (rc == 1) return 1;
+    if (rc < 0) {
+        fprintf(stderr, "copyd: %s\n", err);
+        return 2;
+    }
+    setup_logging(cfg);
+    return 0;
+}
+
+static int cmd_serve(int argc, char **argv) {
+    config_t cfg;
+    int rc = load_config(&cfg, argc, argv, 2);
+    if (rc) {
+        config_free(&cfg);
+        return rc == 1 ? 0 : rc;
+    }
+    /* Block the stop signals in every thread; this one waits for them. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    metrics_init();
+    sysstats_start(cfg.data_dir);
+    if (cfg.n_api_keys == 0)
+        log_warn("no API key configured (API_KEY / --api-key): every keyed route answers 401");
+    char err[512];
+    api_t *api = api_create(&cfg, err, sizeof err);
+    if (!api) {
+        fprintf(stderr, "copyd: cannot start: %s\n", err);
+        sysstats_stop();
+        config_free(&cfg);
+        return 1;
+    }
+    http_options_t opt = {
+        .host = cfg.host, .port = cfg.port, .threads = cfg.max_workers,
+        .conn_timeout = cfg.conn_timeout, .max_connections = cfg.max_connections,
+        .max_body = (size_t)cfg.max_body,
+    };
+    http_server_t *srv = http_server_start(&opt, api_handle, api, err, sizeof err);
+    if (!srv) {
+        fprintf(stderr, "copyd: %s\n", err);
+        api_destroy(api);
+        sysstats_stop();
+        config_free(&cfg);
+        return 1;
+    }
+    log_info("copyd %s listening on http://%s:%d/copywriting (engine %s, %d workers, redis %s, data %s)",
+             COPYD_VERSION, cfg.host, http_server_port(srv), cfg.engine, cfg.max_workers,
+             cfg.redis_url[0] ? "on" : "off", cfg.data_dir);
+
+    int sig = 0;
+    while (sigwait(&sigs, &sig) != 0) {}
+    log_info("signal %d: no new connections; finishing %u request(s) in flight", sig, http_server_inflight(srv));
+    http_server_quiesce(srv);
+    /* In-flight requests finish; a bounded wait so a stuck client cannot
+     * hold the exit forever. */
+    for (int i = 0; i < 300 && http_server_inflight(srv) > 0; i++) usleep(100 * 1000);
+    http_server_stop(srv);
+    api_destroy(api); /* finishes running jobs, flushes and closes the store */
+    sysstats_stop();
+    config_free(&cfg);
+    log_info("stopped cleanly");
+    return 0;
+}
+
+static void generate_help(FILE *out) {
+    fprintf(out,
+            "Usage: copyd generate [OPTIONS] [FILE|-]\n\n"
+            "Reads one brief (JSON, SPEC section 2) from FILE or standard input and\n"
+            "prints the output object (SPEC section 3) on standard output.\n"
+            "A bad brief prints the error JSON and exits with status 1.\n"
+            "Accepts the options of `copyd serve` that concern generation\n"
+            "(--template-data, --engine, --data-dir, --cache-size ...).\n\n"
+            "Example:\n  echo '{\"product_description\":\"Zapatillas\",\"target_platform\":\"instagram\","
+            "\"tone\":\"casual\"}' | copyd generate\n");
+}
+
+static char *read_all(FILE *f, size_t *len) {
+    size_t cap = 65536, n = 0;
+    char *p = malloc(cap);
+    while (p) {
+        size_t got = fread(p + n, 1, cap - n, f);
+        n += got;
+        if (got == 0) break;
+        if (n == cap) {
+            if (cap > 64u << 20) { free(p); return NULL; }
+            char *q = realloc(p, cap *= 2);
+            if (!q) { free(p); return NULL; }
+            p = q;
+        }
+    }
+    if (p) { p[n < cap ? n : cap - 1] = '\0'; *len = n; }
+    return p;
+}
+
+static int cmd_generate(int argc, char **argv) {
+    const char *file = NULL;
+    int first_opt = 2;
+    /* The positional FILE may come first or last; options are serve's. */
+    char **rest = calloc((size_t)argc + 1, sizeof *rest);
+    int nrest = 0;
+    rest[nrest++] = argv[0];
+    rest[nrest++] = argv[1];
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            generate_help(stdout);
+            free(rest);
+            return 0;
+        }
+        if (argv[i][0] != '-' || strcmp(argv[i], "-") == 0) {
+            if (file) { fprintf(stderr, "copyd generate: only one brief file\n"); free(rest); return 2; }
+            file = argv[i];
+        } else {
+            rest[nrest++] = argv[i];
+            if (!strchr(argv[i], '=') && i + 1 < argc) rest[nrest++] = argv[++i];
+        }
+    }
+    config_t cfg;
+    int rc = load_config(&cfg, nrest, rest, first_opt);
+    free(rest);
+    if (rc) { config_free(&cfg); return rc == 1 ? 0 : rc; }
+    log_set_level(LOG_WARN);
+    FILE *in = stdin;
+    if (file && strcmp(file, "-") != 0) {
+        in = fopen(file, "rb");
+        if (!in) {
+            fprintf(stderr, "copyd generate: cannot open %s: %s\n", file, strerror(errno));
+            config_free(&cfg);
+            return 2;
+        }
+    }
+    size_t len = 0;
+    char *text = read_all(in, &len);
+    if (in != stdin) fclose(in);
+    if (!text) {
+        fprintf(stderr, "copyd generate: cannot read the brief\n");
+        config_free(&cfg);
+        return 2;
+    }
+    /* A one-shot run keeps its store apart from a server's unless asked. */
+    cfg.redis_url[0] = '\0';
+    char err[512];
+    metrics_init();
+    api_t *api = api_create(&cfg, err, sizeof err);
+    if (!api) {
+        fprintf(stderr, "copyd generate: %s\n", err);
+        free(text);
+        config_free(&cfg);
+        return 1;
+    }
+    int status = 0;
+    char *out = api_generate_text(api, text, len, &status);
+    if (out) printf("%s\n", out);
+    free(out);
+    free(text);
+    api_destroy(api);
+    config_free(&cfg);
+    return status == 200 ? 0 : 1;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        printf("copyd %s (API v11)\n", COPYD_VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "serve") == 0) return cmd_serve(argc, argv);
+    if (strcmp(cmd, "generate") == 0) return cmd_generate(argc, argv);
+    fprintf(stderr, "copyd: unknown command '%s'\n\n", cmd);
+    usage(stderr);
+    return 2;
+}
