@@ -22,12 +22,15 @@ typedef struct jobs jobs_t;
 /* Starts `workers` threads and re-queues unfinished jobs from `store`. */
 jobs_t *jobs_start(store_t *store, int workers, job_fn fn, void *ud);
 /* Creates the jobs (durably) and queues them. task_ids[i] must be UUIDs made
- * by the caller. 0 on success; on failure none is queued. */
+ * by the caller. 0 on success; on failure none is queued. -1 once jobs_stop()
+ * has begun. */
 int jobs_submit(jobs_t *j, const char *const *task_ids, const char *const *payloads, size_t n);
-/* Blocks until all these tasks are SUCCESS or FAILURE (for ?wait=true). */
+/* Blocks until all these tasks are SUCCESS or FAILURE (for ?wait=true).
+ * Unknown ids count as finished; returns early when jobs_stop() begins (the
+ * caller then reads whatever status each task has). */
 void jobs_wait(jobs_t *j, const char *const *task_ids, size_t n);
-/* Stops taking new jobs, finishes the running ones, joins the threads.
- * Jobs still queued stay PENDING in the store and run after restart. */
+/* Stops taking new jobs, finishes the running ones, joins the threads and
+ * frees `j`. Jobs still queued stay PENDING in the store and run after restart. */
 void jobs_stop(jobs_t *j);
 size_t jobs_queued(jobs_t *j);
 

@@ -67,6 +67,10 @@ const char *job_status_name(job_status_t st); /* "PENDING", ... */
 
 /* Inserts a PENDING job; durable (fsync'd) before it returns. */
 int store_job_create(store_t *s, const char *task_id, const char *payload_json);
+/* Inserts n PENDING jobs in one transaction: all or none (a duplicate id or
+ * invalid payload JSON fails the whole batch). Durable before it returns. */
+int store_jobs_create(store_t *s, const char *const *task_ids, const char *const *payloads,
+                      size_t n);
 int store_job_set(store_t *s, const char *task_id, job_status_t st, const char *result_json,
                   const char *error);
 /* 1 found, 0 not found, -1 error. Outputs are malloc'd (result/error may be NULL). */
