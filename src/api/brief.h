@@ -135,8 +135,8 @@ int brief_json_parse(const char *body, size_t len, json_t **out, char *msg, size
 
 /* Validates `root` (must be an object) and fills `out`; strings are copied
  * into `arena`. Returns 0 when valid, -1 with `problems` filled otherwise.
- * `path_prefix` is prepended to every field path ("" for a single brief,
- * "[3]" style is NOT used: batch callers report the item index separately). */
+ * Batch callers validate each item alone and report the item index
+ * themselves. */
 int brief_from_json(const json_t *root, arena_t *arena, brief_t *out, brief_problems_t *problems);
 
 /* 128-bit hash (xxh3) of the canonical brief + engine + model, as 32

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -32,11 +33,19 @@ typedef struct req_ctx {
     int answered; /* a response was queued early (413) */
 } req_ctx_t;
 
+static const char *local_lookup(const char *const *pairs, const char *name, int nocase) {
+    for (; pairs && pairs[0] && pairs[1]; pairs += 2)
+        if (nocase ? strcasecmp(pairs[0], name) == 0 : strcmp(pairs[0], name) == 0) return pairs[1];
+    return NULL;
+}
+
 const char *http_header(const http_request_t *r, const char *name) {
+    if (!r->conn) return local_lookup(r->local_headers, name, 1);
     return MHD_lookup_connection_value((struct MHD_Connection *)r->conn, MHD_HEADER_KIND, name);
 }
 
 const char *http_query(const http_request_t *r, const char *name) {
+    if (!r->conn) return local_lookup(r->local_query, name, 0);
     return MHD_lookup_connection_value((struct MHD_Connection *)r->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 

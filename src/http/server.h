@@ -30,6 +30,11 @@ typedef struct http_request {
     char request_id[17];      /* 16 hex chars, also sent as X-Request-Id */
     arena_t arena;            /* per-request memory, freed after the answer */
     void *conn;               /* the MHD connection (private to server.c) */
+    /* Without a connection (fuzzers, unit tests), headers and query
+     * arguments come from these NULL-terminated name, value, name, value...
+     * arrays instead. */
+    const char *const *local_headers;
+    const char *const *local_query;
 } http_request_t;
 
 /* Header and query-string lookups (case-insensitive header names). NULL
