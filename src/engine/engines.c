@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/util.h"
 #include "engine/breaker.h"
@@ -137,36 +138,9 @@ static void run_on(slot_t *slot, engine_item_t **items, size_t n, int batch_size
     }
 }
 
-void engines_generate(engines_t *set, engine_t *first, engine_item_t *items, size_t n, int batch_size) {
-    /* Candidate order: `first`, then the configured order without it. */
-    slot_t *cand[ENGINES_MAX + 1];
-    size_t nc = 0;
-    if (first) {
-        slot_t *s = slot_of(set, first);
-        if (s) cand[nc++] = s;
-    }
-    for (size_t i = 0; i < set->n_order; i++) {
-        slot_t *s = &set->slots[set->order[i]];
-        if (nc == 0 || s != cand[0]) cand[nc++] = s;
-    }
-
-    engine_item_t **todo = malloc(n * sizeof *todo);
-    if (!todo) {
-        for (size_t i = 0; i < n; i++) {
-            items[i].status = ENGINE_ERR_INTERNAL;
-            snprintf(items[i].err_message, sizeof items[i].err_message, "out of memory");
-        }
-        return;
-    }
-    for (size_t i = 0; i < n; i++) {
-        items[i].output = NULL;
-        items[i].engine_used = NULL;
-        items[i].status = ENGINE_ERR_UNAVAILABLE;
-        snprintf(items[i].err_message, sizeof items[i].err_message, "no engine is available");
-        items[i].err_field[0] = '\0';
-    }
-
-    /* Items still to serve are those whose status is retryable. */
+/* One round over the candidates for the items still retryable. */
+static void run_round(slot_t **cand, size_t nc, engine_item_t *items, size_t n, engine_item_t **todo,
+                      int batch_size) {
     for (size_t c = 0; c < nc; c++) {
         slot_t *slot = cand[c];
         engine_t *e = slot->engine;
@@ -198,6 +172,57 @@ void engines_generate(engines_t *set, engine_t *first, engine_item_t *items, siz
         /* Ask the breaker only when there is work: a half-open trial
          * claimed for nothing would never be released. */
         if (m && breaker_allow(&slot->breaker)) run_on(slot, todo, m, batch_size);
+    }
+}
+
+void engines_generate(engines_t *set, engine_t *first, engine_item_t *items, size_t n, int batch_size) {
+    /* Candidate order: `first`, then the configured order without it. */
+    slot_t *cand[ENGINES_MAX + 1];
+    size_t nc = 0;
+    if (first) {
+        slot_t *s = slot_of(set, first);
+        if (s) cand[nc++] = s;
+    }
+    for (size_t i = 0; i < set->n_order; i++) {
+        slot_t *s = &set->slots[set->order[i]];
+        if (nc == 0 || s != cand[0]) cand[nc++] = s;
+    }
+
+    engine_item_t **todo = malloc(n * sizeof *todo);
+    if (!todo) {
+        for (size_t i = 0; i < n; i++) {
+            items[i].status = ENGINE_ERR_INTERNAL;
+            snprintf(items[i].err_message, sizeof items[i].err_message, "out of memory");
+        }
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        items[i].output = NULL;
+        items[i].engine_used = NULL;
+        items[i].status = ENGINE_ERR_UNAVAILABLE;
+        snprintf(items[i].err_message, sizeof items[i].err_message, "no engine is available");
+        items[i].err_field[0] = '\0';
+    }
+
+    /* Items still to serve are those whose status is retryable. When every
+     * candidate failed some of them, the round is tried again after a
+     * backoff with jitter, as long as the briefs' timeouts allow. */
+    double deadline = now_mono() + ENGINES_DEFAULT_TIMEOUT;
+    for (size_t i = 0; i < n; i++)
+        if (items[i].brief->timeout > 0 && now_mono() + items[i].brief->timeout < deadline)
+            deadline = now_mono() + items[i].brief->timeout;
+    for (int attempt = 0; attempt < ENGINES_ATTEMPTS; attempt++) {
+        if (attempt > 0) {
+            size_t left = 0;
+            for (size_t i = 0; i < n; i++) left += retryable(items[i].status);
+            if (!left) break;
+            double backoff = ENGINES_BACKOFF * (double)(1 << (attempt - 1));
+            backoff *= 0.5 + (double)(rand_u64() % 1000) / 1000.0; /* jitter: 0.5x .. 1.5x */
+            if (now_mono() + backoff >= deadline) break;
+            struct timespec ts = {(time_t)backoff, (long)((backoff - (double)(time_t)backoff) * 1e9)};
+            nanosleep(&ts, NULL);
+        }
+        run_round(cand, nc, items, n, todo, batch_size);
     }
     free(todo);
 }

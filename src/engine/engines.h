@@ -7,7 +7,10 @@
  * and whose breaker allows it, and moves items that failed for engine
  * reasons (unavailable, internal) to the next engine. Input problems
  * (language, invalid brief) are answered at once: another engine would not
- * make the brief valid. Each call is reported to the metrics. */
+ * make the brief valid. When items are still failing after every
+ * candidate, the whole round is retried (ENGINES_ATTEMPTS rounds at most)
+ * after an exponential backoff with jitter that stays within the briefs'
+ * `timeout`. Each call is reported to the metrics. */
 #ifndef COPYD_ENGINE_ENGINES_H
 #define COPYD_ENGINE_ENGINES_H
 
@@ -17,6 +20,9 @@
 #include "engine/engine.h"
 
 #define ENGINES_MAX 8
+#define ENGINES_ATTEMPTS 3          /* rounds over the candidates */
+#define ENGINES_BACKOFF 0.025       /* seconds before the 2nd round, doubling */
+#define ENGINES_DEFAULT_TIMEOUT 30.0 /* seconds, when briefs give no timeout */
 
 typedef struct engines engines_t;
 
