@@ -19,6 +19,29 @@ static int is_word_byte(unsigned char c) { return isalnum(c) || c >= 0x80 || c =
 
 static int is_end(char c) { return c == '.' || c == '!' || c == '?'; }
 
+/* A token that is a link or an address: "https://...", "www....", "a@b.c". */
+static int is_link(const char *s) {
+    size_t n = strcspn(s, " \n\t");
+    for (size_t k = 0; k + 2 < n; k++)
+        if (s[k] == ':' && s[k + 1] == '/' && s[k + 2] == '/') return 1;
+    if (strncmp(s, "www.", 4) == 0) return 1;
+    const char *at = memchr(s, '@', n);
+    return at && at > s && memchr(at, '.', n - (size_t)(at - s)) != NULL;
+}
+
+/* Sentence ends: terminal marks followed by white space or the end; an
+ * ellipsis ("...") does not end a sentence. */
+static int ends_sentence(const char *s, size_t k, size_t n) {
+    if (!is_end(s[k]) || (k > 0 && is_end(s[k - 1]))) return 0; /* judged at the run's start */
+    size_t j = k;
+    while (j < n && is_end(s[j])) j++;
+    if (j - k >= 3 && s[k] == '.' && s[j - 1] == '.') {
+        /* "..." mid-sentence when followed by a lower-case ASCII letter */
+        if (j + 1 < n && s[j] == ' ' && s[j + 1] >= 'a' && s[j + 1] <= 'z') return 0;
+    }
+    return j == n || s[j] == ' ' || s[j] == '\n';
+}
+
 /* Pass 1: spaces, repeated words, doubled punctuation, space before marks. */
 static void clean(const char *s, buf_t *out, rewrite_stats_t *st) {
     const char *prev_word = NULL;
@@ -37,6 +60,20 @@ static void clean(const char *s, buf_t *out, rewrite_stats_t *st) {
             pending_newlines++;
             pending_space = 0;
             i++;
+            continue;
+        }
+        if (is_word_byte(c) && is_link(s + i)) { /* URLs and e-mails pass verbatim */
+            size_t j = i;
+            while (j < n && s[j] != ' ' && s[j] != '\n' && s[j] != '\t') j++;
+            while (j > i + 1 && (s[j - 1] == '.' || s[j - 1] == ',')) j--; /* a final mark is punctuation */
+            if (out->len) {
+                if (pending_newlines) buf_puts(out, pending_newlines > 1 ? "\n\n" : "\n");
+                else buf_putc(out, ' ');
+            }
+            pending_space = pending_newlines = 0;
+            prev_word = NULL;
+            buf_append(out, s + i, j - i);
+            i = j;
             continue;
         }
         if (is_word_byte(c)) {
@@ -97,8 +134,8 @@ static void sentences(const char *s, buf_t *out, rewrite_stats_t *st) {
     size_t n = strlen(s), start = 0;
     while (start < n) {
         size_t end = start;
-        while (end < n && !is_end(s[end]) && s[end] != '\n') end++;
-        while (end < n && (is_end(s[end]))) end++;
+        while (end < n && !ends_sentence(s, end, n) && s[end] != '\n') end++;
+        while (end < n && is_end(s[end])) end++;
         /* count words and find the comma nearest the middle */
         unsigned words = 0;
         for (size_t k = start; k < end; k++)
