@@ -1,0 +1,847 @@
+#include "copy/compose.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack */
+#include <xxhash.h>
+
+#include "copy/rules.h"
+#include "copy/score.h"
+#include "copy/text.h"
+#include "core/arena.h"
+#include "core/util.h"
+
+#define MAX_VARIANTS 20
+#define MAX_TAGS 32
+#define MAX_PARTS (PB_FW_PARTS + 16)
+#define MAX_CANDS 48
+#define NO_LIMIT 100000000L
+
+/* ---- hashing and randomness ------------------------------------------ */
+
+static void h_str(XXH3_state_t *st, const char *s) {
+    uint32_t n = s ? (uint32_t)strlen(s) : 0xFFFFFFFFu; /* NULL differs from "" */
+    XXH3_64bits_update(st, &n, sizeof n);
+    if (s) XXH3_64bits_update(st, s, n);
+}
+
+static void h_list(XXH3_state_t *st, const str_list_t *l) {
+    uint32_t n = (uint32_t)l->n;
+    XXH3_64bits_update(st, &n, sizeof n);
+    for (size_t i = 0; i < l->n; i++) h_str(st, l->items[i]);
+}
+
+static void h_int(XXH3_state_t *st, long v) { XXH3_64bits_update(st, &v, sizeof v); }
+
+uint64_t compose_brief_hash(const brief_t *b) {
+    XXH3_state_t st;
+    XXH3_64bits_reset(&st);
+    h_str(&st, b->product_description);
+    h_int(&st, b->platform);
+    h_int(&st, b->tone);
+    h_str(&st, b->language);
+    h_int(&st, lround(b->creativity * 1000));
+    h_int(&st, b->content_type);
+    h_int(&st, b->use_case);
+    h_str(&st, b->target_audience);
+    h_list(&st, &b->key_points);
+    h_list(&st, &b->features_to_highlight);
+    h_str(&st, b->call_to_action);
+    h_list(&st, &b->keywords);
+    h_str(&st, b->instructions);
+    h_list(&st, &b->restrictions);
+    h_list(&st, &b->compliance_requirements);
+    h_int(&st, b->max_length);
+    h_int(&st, b->min_length);
+    h_int(&st, b->max_variants);
+    h_str(&st, b->brand_voice.tone);
+    h_str(&st, b->brand_voice.voice_style);
+    h_list(&st, &b->brand_voice.do_use);
+    h_list(&st, &b->brand_voice.dont_use);
+    h_list(&st, &b->brand_voice.preferred_phrases);
+    h_int(&st, b->brand_voice.has_formality ? lround(b->brand_voice.formality_level * 1000) : -1);
+    return XXH3_64bits_digest(&st);
+}
+
+static uint64_t mix(uint64_t *s) { /* splitmix64 */
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* ---- per-brief context ------------------------------------------------ */
+
+typedef struct ctx {
+    const copy_data_t *d;
+    const pb_lang_t *L;
+    const brief_t *b;
+    const pb_platform_t *P;
+    ruleset_t rs;
+    arena_t A;
+    buf_t scratch;
+    int group;
+    double c;
+    uint64_t seed;
+    const char *product_up, *product_lc, *audience_lc, *keywords;
+    int hashtags_ok, emoji_ok;
+    const char *tags[MAX_TAGS];
+    size_t ntags, ntags_brief;
+} ctx_t;
+
+typedef struct part {
+    const char *s;
+    int prio;
+    int active;
+    int is_kp;
+} part_t;
+
+typedef struct variant {
+    const char *headline, *text, *cta, *framework;
+    const char *tags[MAX_TAGS];
+    size_t ntags;
+    unsigned kp_mask;          /* key points present in the text */
+    long words, chars, text_chars;
+    int hook_q, hook_s, short_of_min;
+    double read, eng, feats[ENG__COUNT];
+    rule_violation_t viol[8];
+    size_t nviol;
+    uint64_t fp;
+} variant_t;
+
+static char *keep(ctx_t *x, const char *s, size_t n) {
+    char *p = arena_strndup(&x->A, s, n);
+    return p ? p : (char *)"";
+}
+
+/* Trims trailing punctuation that would double up in templates. */
+static char *trimmed(ctx_t *x, const char *s) {
+    size_t n = strlen(s);
+    while (n > 0 && (s[n - 1] == '.' || s[n - 1] == ',' || s[n - 1] == ';' || s[n - 1] == ':' || s[n - 1] == ' ')) n--;
+    return keep(x, s, n);
+}
+
+/* Lower-cases the first letter mid-sentence only when that cannot hurt a
+ * name: two words or more, the first capitalised and otherwise lower-case,
+ * the second lower-case ("Zapatos deportivos" -> "zapatos deportivos";
+ * "Acme Cloud" and "iPhone" stay). */
+static char *mid_sentence(ctx_t *x, const char *s) {
+    char *p = keep(x, s, strlen(s));
+    const char *sp = strchr(p, ' ');
+    if (!sp || !text_starts_upper(p) || text_starts_upper(sp + 1) || (!isalpha((unsigned char)sp[1]) && (unsigned char)sp[1] < 0x80))
+        return p;
+    size_t first = (size_t)(sp - p);
+    uint32_t cp;
+    size_t i = utf8_decode(p, first, &cp);
+    for (; i < first; i++)
+        if (isupper((unsigned char)p[i]) || isdigit((unsigned char)p[i]) ||
+            ((unsigned char)p[i] == 0xC3 && i + 1 < first && (unsigned char)p[i + 1] >= 0x80 && (unsigned char)p[i + 1] <= 0x9E))
+            return p;
+    text_lower_first(p);
+    return p;
+}
+
+static int is_stopword(const ctx_t *x, const char *w, size_t n) {
+    char f[64];
+    if (n >= sizeof f) return 0;
+    text_fold(w, n, f);
+    for (size_t i = 0; i < x->L->nstopwords; i++)
+        if (strcmp(f, x->L->stopwords[i]) == 0) return 1;
+    return 0;
+}
+
+/* "a, b y c" with the language's "and" ("e" before an i- sound in Spanish). */
+static void join_list(ctx_t *x, const char *const *items, size_t n, buf_t *o) {
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0 && i + 1 < n) buf_puts(o, ", ");
+        else if (i > 0) {
+            const char *andw = x->L->and_word;
+            if (x->L->and_before_i) {
+                char f[8];
+                size_t k = strlen(items[i]) < 6 ? strlen(items[i]) : 6;
+                f[text_fold(items[i], k, f)] = '\0';
+                if ((f[0] == 'i' || (f[0] == 'h' && f[1] == 'i')) &&
+                    !(f[0] == 'h' && f[1] == 'i' && strchr("aeou", f[2]) && f[2]) && !(f[0] == 'i' && f[1] && strchr("aeou", f[1])))
+                    andw = x->L->and_before_i;
+            }
+            buf_putc(o, ' ');
+            buf_puts(o, andw);
+            buf_putc(o, ' ');
+        }
+        buf_puts(o, items[i]);
+    }
+}
+
+static int phrase_ok(const ctx_t *x, const pb_phrase_t *ph) {
+    if ((ph->needs & PB_NEED_AUDIENCE) && !x->audience_lc) return 0;
+    if ((ph->needs & PB_NEED_KEYWORDS) && !x->keywords) return 0;
+    if ((ph->flags & PB_F_PRICE) && x->rs.no_price) return 0;
+    if ((ph->flags & PB_F_EXCLAIM) && x->rs.no_exclamation) return 0;
+    if ((ph->flags & PB_F_EMOJI) && !x->emoji_ok) return 0;
+    if (x->rs.n_banned)
+        for (size_t i = 0; i < x->rs.n; i++)
+            if (x->rs.rules[i].kind == RULE_BANNED_WORD && text_has_word(ph->folded, strlen(ph->folded), x->rs.rules[i].folded, 1, 0))
+                return 0;
+    return 1;
+}
+
+/* The usable phrases of a slot for the brief's tone: its group's first, then "any". */
+static size_t candidates(const ctx_t *x, int slot, const pb_phrase_t **out) {
+    const pb_slot_t *s = &x->L->slots[slot];
+    size_t n = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        int g = pass == 0 ? x->group : 0;
+        for (unsigned i = 0; i < s->n[g] && n < MAX_CANDS; i++)
+            if (phrase_ok(x, &s->items[g][i])) out[n++] = &s->items[g][i];
+    }
+    return n;
+}
+
+/* How much of a candidate list creativity opens up: 35% at 0, all at 1. */
+static size_t pool_size(const ctx_t *x, size_t n) {
+    size_t k = (size_t)ceil((double)n * (0.35 + 0.65 * x->c));
+    return k < 1 ? 1 : k > n ? n : k;
+}
+
+static const pb_phrase_t *pick(const ctx_t *x, int slot, uint64_t *rng) {
+    const pb_phrase_t *c[MAX_CANDS];
+    size_t n = candidates(x, slot, c);
+    if (!n) return NULL;
+    return c[mix(rng) % pool_size(x, n)];
+}
+
+/* Expands a template into x->scratch (appending): placeholders filled,
+ * sentence starts capitalised, no doubled full stop after a value. */
+static void fill(ctx_t *x, const char *t, buf_t *o) {
+    int at_start = 1;
+    const char *p = t;
+    while (*p) {
+        if (*p == '{') {
+            const char *val = NULL;
+            size_t skip = 0;
+            if (!strncmp(p, "{product}", 9)) val = x->product_up, skip = 9;
+            else if (!strncmp(p, "{product_lc}", 12)) val = x->product_lc, skip = 12;
+            else if (!strncmp(p, "{audience_lc}", 13)) val = x->audience_lc, skip = 13;
+            else if (!strncmp(p, "{keywords}", 10)) val = x->keywords, skip = 10;
+            if (val) {
+                size_t at = o->len;
+                buf_puts(o, val);
+                if (at_start && o->p) text_upper_first(o->p + at);
+                at_start = 0;
+                p += skip;
+                if (*p == '.' && text_ends_sentence(val, strlen(val))) p++;
+                continue;
+            }
+        }
+        unsigned char c = (unsigned char)*p;
+        if (c == 0xC2 && ((unsigned char)p[1] == 0xBF || (unsigned char)p[1] == 0xA1)) { /* ¿ ¡ keep the start */
+            buf_append(o, p, 2);
+            p += 2;
+            continue;
+        }
+        buf_putc(o, (char)c);
+        if (c == '.' || c == '!' || c == '?') at_start = 1;
+        else if (c != ' ' && c != '\n') at_start = 0;
+        p++;
+    }
+}
+
+static const char *render_phrase(ctx_t *x, const pb_phrase_t *ph) {
+    buf_reset(&x->scratch);
+    fill(x, ph->text, &x->scratch);
+    return keep(x, x->scratch.p ? x->scratch.p : "", x->scratch.len);
+}
+
+/* ---- hashtags ---------------------------------------------------------- */
+
+/* "#CamelCase" of the content words of s (at most `maxw`), or NULL. */
+static const char *make_tag(ctx_t *x, const char *s, int maxw) {
+    buf_t *o = &x->scratch;
+    buf_reset(o);
+    buf_putc(o, '#');
+    int words = 0, content = 0;
+    size_t i = 0, n = strlen(s);
+    while (i < n && words < maxw) {
+        while (i < n && !((unsigned char)s[i] >= 0x80 || isalnum((unsigned char)s[i]))) i++;
+        size_t st = i;
+        while (i < n && ((unsigned char)s[i] >= 0x80 || isalnum((unsigned char)s[i]))) i++;
+        if (i == st) break;
+        uint32_t cp;
+        utf8_decode(s + st, i - st, &cp);
+        if (cp >= 0x2000) continue; /* symbols, emoji */
+        if (is_stopword(x, s + st, i - st)) continue;
+        size_t at = o->len;
+        buf_append(o, s + st, i - st);
+        text_upper_first(o->p + at);
+        words++;
+        content++;
+    }
+    if (!content || o->len > 40 || o->len < 3) return NULL;
+    return keep(x, o->p, o->len);
+}
+
+static void add_tag(ctx_t *x, const char *source, const char *tag) {
+    if (!tag || x->ntags >= MAX_TAGS) return;
+    if (source && !rules_text_allowed(&x->rs, source, strlen(source))) return;
+    if (!rules_text_allowed(&x->rs, tag, strlen(tag))) return;
+    char a[64], b[64];
+    text_fold(tag, strlen(tag), a);
+    for (size_t i = 0; i < x->ntags; i++) {
+        text_fold(x->tags[i], strlen(x->tags[i]), b);
+        if (strcmp(a, b) == 0) return;
+    }
+    x->tags[x->ntags++] = tag;
+}
+
+static void build_tags(ctx_t *x) {
+    const brief_t *b = x->b;
+    for (size_t i = 0; i < b->keywords.n; i++) add_tag(x, b->keywords.items[i], make_tag(x, b->keywords.items[i], 3));
+    add_tag(x, b->product_description, make_tag(x, b->product_description, 2));
+    add_tag(x, b->product_description, make_tag(x, b->product_description, 1));
+    for (size_t i = 0; i < b->key_points.n; i++) add_tag(x, b->key_points.items[i], make_tag(x, b->key_points.items[i], 2));
+    for (size_t i = 0; i < b->features_to_highlight.n; i++)
+        add_tag(x, b->features_to_highlight.items[i], make_tag(x, b->features_to_highlight.items[i], 2));
+    x->ntags_brief = x->ntags;
+    const pb_phrase_t *c[MAX_CANDS];
+    size_t n = candidates(x, PB_SLOT_HASHTAG, c);
+    for (size_t i = 0; i < n; i++) add_tag(x, NULL, c[i]->text);
+}
+
+/* ---- one variant -------------------------------------------------------- */
+
+typedef struct vstate {
+    part_t parts[MAX_PARTS];
+    int nparts;
+    const char *kp_intro, *bullet;
+    unsigned kp_mask;
+} vstate_t;
+
+static int kp_inline_list(const ctx_t *x, unsigned mask) {
+    for (size_t i = 0; i < x->b->key_points.n; i++) {
+        const char *k = x->b->key_points.items[i];
+        if (!(mask & (1u << i))) continue;
+        if (text_starts_upper(k) || text_ends_sentence(k, strlen(k))) return 0;
+    }
+    return 1;
+}
+
+static void render_kp(ctx_t *x, const vstate_t *vs, buf_t *o) {
+    const brief_t *b = x->b;
+    const char *items[16];
+    size_t n = 0;
+    for (size_t i = 0; i < b->key_points.n && i < 16; i++)
+        if (vs->kp_mask & (1u << i)) items[n++] = b->key_points.items[i];
+    if (!n) return;
+    if (x->P->multiline) {
+        if (vs->kp_intro) buf_puts(o, vs->kp_intro);
+        for (size_t i = 0; i < n; i++) {
+            if (i > 0 || vs->kp_intro) buf_putc(o, '\n');
+            buf_puts(o, vs->bullet);
+            buf_putc(o, ' ');
+            buf_puts(o, items[i]);
+        }
+    } else if (vs->kp_intro && kp_inline_list(x, vs->kp_mask)) {
+        buf_puts(o, vs->kp_intro);
+        buf_putc(o, ' ');
+        join_list(x, items, n, o);
+        buf_putc(o, '.');
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            if (i) buf_putc(o, ' ');
+            buf_puts(o, items[i]);
+            if (!text_ends_sentence(items[i], strlen(items[i]))) buf_putc(o, '.');
+        }
+    }
+}
+
+static void render_text(ctx_t *x, const vstate_t *vs, buf_t *o) {
+    buf_reset(o);
+    const char *sep = x->P->multiline ? "\n\n" : " ";
+    for (int i = 0; i < vs->nparts; i++) {
+        const part_t *p = &vs->parts[i];
+        if (!p->active) continue;
+        if (p->is_kp && !vs->kp_mask) continue;
+        if (o->len) buf_puts(o, sep);
+        if (p->is_kp) render_kp(x, vs, o);
+        else buf_puts(o, p->s);
+    }
+}
+
+static long cps_of(const char *s) { return s ? (long)utf8_count(s, strlen(s)) : 0; }
+static long words_of(const char *s) { return s ? (long)text_count_words(s, strlen(s)) : 0; }
+
+/* Cuts text to at most `max_cps` code points and `max_words` words at a word
+ * boundary, ending in "…". The last resort of fitting. */
+static void hard_cut(buf_t *o, long max_cps, long max_words) {
+    if (!o->p) return;
+    size_t cut = o->len;
+    if (cps_of(o->p) > max_cps) cut = utf8_prefix_bytes(o->p, o->len, max_cps > 1 ? (size_t)max_cps - 1 : 0);
+    long w = 0;
+    int in = 0;
+    for (size_t i = 0; i < cut; i++) {
+        int sp = o->p[i] == ' ' || o->p[i] == '\n';
+        if (!sp && !in && ++w > max_words) { cut = i; break; }
+        in = !sp;
+    }
+    if (cut < o->len) {
+        size_t sp = cut;
+        while (sp > 0 && o->p[sp] != ' ' && o->p[sp] != '\n') sp--;
+        if (sp > 0) cut = sp;
+        while (cut > 0 && strchr(" \n,;:-", o->p[cut - 1])) cut--;
+        o->len = cut;
+        o->p[cut] = '\0';
+        if (!text_ends_sentence(o->p, o->len)) buf_puts(o, "\xE2\x80\xA6");
+    }
+}
+
+/* Headline that fits `max` code points (0: no limit): a slot phrase when one
+ * fits, a short one otherwise, the product cut at a word as a last resort. */
+static const char *choose_headline(ctx_t *x, uint64_t *rng, long max) {
+    const char *fit[2 * MAX_CANDS];
+    size_t nfit = 0;
+    const int slots[2] = {PB_SLOT_HEADLINE, PB_SLOT_HEADLINE_SHORT};
+    for (int s = 0; s < 2 && nfit < 2; s++) { /* short ones only when few long ones fit */
+        const pb_phrase_t *c[MAX_CANDS];
+        size_t n = candidates(x, slots[s], c);
+        for (size_t k = 0; k < n; k++) {
+            const char *h = render_phrase(x, c[k]);
+            if (!max || cps_of(h) <= max) fit[nfit++] = h;
+        }
+    }
+    if (nfit) return fit[mix(rng) % pool_size(x, nfit)];
+    buf_reset(&x->scratch);
+    buf_puts(&x->scratch, x->product_up);
+    hard_cut(&x->scratch, max, NO_LIMIT);
+    return keep(x, x->scratch.p, x->scratch.len);
+}
+
+static void compose_variant(ctx_t *x, int vi, int attempt, variant_t *v, buf_t *text) {
+    const brief_t *b = x->b;
+    const pb_lang_t *L = x->L;
+    uint64_t rng = x->seed ^ (0xA24BAED4963EE407ull * (uint64_t)(vi + 1)) ^ (0x9FB21C651E98DF25ull * (uint64_t)attempt);
+    memset(v, 0, sizeof *v);
+    vstate_t vs;
+    memset(&vs, 0, sizeof vs);
+
+    int pool = (int)ceil(2 + x->c * (L->nfw - 2) - 1e-9);
+    if (pool < 2) pool = 2;
+    if (pool > L->nfw) pool = L->nfw;
+    const pb_framework_t *fw = &L->fw[(int)((x->seed % (uint64_t)pool) + (uint64_t)vi + (uint64_t)attempt) % pool];
+    v->framework = fw->name;
+
+    for (int i = 0; i < fw->nparts && vs.nparts < MAX_PARTS; i++) {
+        int part = fw->parts[i];
+        part_t *p = &vs.parts[vs.nparts];
+        p->active = 1;
+        if (part >= 0) {
+            const pb_phrase_t *ph = pick(x, part, &rng);
+            if (!ph) continue;
+            p->s = render_phrase(x, ph);
+            p->prio = (ph->flags & PB_F_PRODUCT) ? 7 : vs.nparts == 0 ? 6 : 4;
+        } else if (part == PB_PART_KEYPOINTS) {
+            if (!b->key_points.n) continue;
+            p->is_kp = 1;
+            p->prio = 10;
+        } else if (part == PB_PART_AUDIENCE) {
+            const pb_phrase_t *ph = x->audience_lc ? pick(x, PB_SLOT_AUDIENCE, &rng) : NULL;
+            if (!ph) continue;
+            p->s = render_phrase(x, ph);
+            p->prio = 3;
+        } else if (part == PB_PART_FEATURES) {
+            if (!b->features_to_highlight.n) continue;
+            const pb_phrase_t *ph = pick(x, PB_SLOT_FEATURE_INTRO, &rng);
+            buf_reset(&x->scratch);
+            if (ph) { fill(x, ph->text, &x->scratch); buf_putc(&x->scratch, ' '); }
+            join_list(x, b->features_to_highlight.items, b->features_to_highlight.n, &x->scratch);
+            if (!text_ends_sentence(x->scratch.p, x->scratch.len)) buf_putc(&x->scratch, '.');
+            p->s = keep(x, x->scratch.p, x->scratch.len);
+            p->prio = 3;
+        } else if (part == PB_PART_BRAND) {
+            if (!b->brand_voice.preferred_phrases.n) continue;
+            buf_reset(&x->scratch);
+            for (size_t k = 0; k < b->brand_voice.preferred_phrases.n; k++) {
+                const char *s = b->brand_voice.preferred_phrases.items[k];
+                if (k) buf_putc(&x->scratch, ' ');
+                buf_puts(&x->scratch, s);
+                if (!text_ends_sentence(s, strlen(s))) buf_putc(&x->scratch, '.');
+            }
+            p->s = keep(x, x->scratch.p, x->scratch.len);
+            p->prio = 3;
+        } else if (part == PB_PART_KEYWORDS) {
+            if (!x->keywords || x->hashtags_ok) continue; /* keywords go to hashtags where there are some */
+            const pb_phrase_t *ph = pick(x, PB_SLOT_KEYWORDS, &rng);
+            if (!ph) continue;
+            p->s = render_phrase(x, ph);
+            p->prio = 2;
+        } else continue;
+        vs.nparts++;
+    }
+    /* an emoji closes the opening on platforms that use them */
+    if (x->emoji_ok && vs.nparts && !vs.parts[0].is_kp && mix(&rng) % 10 < (uint64_t)(3 + 6 * x->c)) {
+        const pb_phrase_t *e = pick(x, PB_SLOT_EMOJI, &rng);
+        if (e) {
+            buf_reset(&x->scratch);
+            buf_printf(&x->scratch, "%s %s", vs.parts[0].s, e->text);
+            vs.parts[0].s = keep(x, x->scratch.p, x->scratch.len);
+        }
+    }
+    const pb_phrase_t *intro = pick(x, PB_SLOT_KP_INTRO, &rng);
+    vs.kp_intro = intro ? render_phrase(x, intro) : NULL;
+    if (x->emoji_ok && L->nbullets_emoji && mix(&rng) % 3 == 0) vs.bullet = L->bullets_emoji[mix(&rng) % (uint64_t)L->nbullets_emoji];
+    else vs.bullet = L->bullets[mix(&rng) % (uint64_t)L->nbullets];
+    for (size_t i = 0; i < b->key_points.n && i < 16; i++) vs.kp_mask |= 1u << i;
+
+    /* headline, call to action, hashtags */
+    long head_max = x->P->headline_max;
+    if (!head_max) head_max = x->P->total_max ? x->P->total_max / 3 : 100;
+    v->headline = choose_headline(x, &rng, head_max);
+    if (b->call_to_action) v->cta = b->call_to_action;
+    else {
+        const pb_phrase_t *c = pick(x, PB_SLOT_CTA, &rng);
+        v->cta = c ? render_phrase(x, c) : "";
+    }
+    if (x->hashtags_ok && x->ntags) {
+        int lo = x->P->hashtags_ideal[0], hi = x->P->hashtags_ideal[1];
+        size_t k = (size_t)lo + (size_t)(mix(&rng) % (uint64_t)(hi - lo + 1));
+        if (k > x->ntags) k = x->ntags;
+        size_t core = x->ntags_brief < (k + 1) / 2 ? x->ntags_brief : (k + 1) / 2;
+        for (size_t i = 0; i < core; i++) v->tags[v->ntags++] = x->tags[i];
+        size_t rest = x->ntags - core, off = rest ? (size_t)(mix(&rng) % rest) : 0;
+        for (size_t i = 0; v->ntags < k && i < rest; i++) v->tags[v->ntags++] = x->tags[core + (off + i) % rest];
+    }
+
+    /* budgets for the primary text */
+    long text_max = x->P->text_max ? x->P->text_max : NO_LIMIT;
+    if (b->max_length > 0 && b->max_length < text_max) text_max = b->max_length;
+    long total_max = x->P->total_max ? x->P->total_max : NO_LIMIT;
+    if (x->rs.max_chars && x->rs.max_chars < total_max) total_max = x->rs.max_chars;
+    long text_budget, word_budget;
+    for (;;) {
+        long over = cps_of(v->headline) + cps_of(v->cta) + (v->headline[0] ? 2 : 0) + (v->cta[0] ? 2 : 0);
+        for (size_t i = 0; i < v->ntags; i++) over += cps_of(v->tags[i]) + 1;
+        if (v->ntags) over += 1; /* "\n\n" before the line, minus the last space */
+        text_budget = total_max == NO_LIMIT ? text_max : total_max - over;
+        if (text_budget > text_max) text_budget = text_max;
+        if (text_budget >= 60 || !v->ntags) break;
+        v->ntags--; /* hashtags give way to the message */
+    }
+    if (text_budget < 1) text_budget = 1;
+    word_budget = x->rs.max_words ? x->rs.max_words - words_of(v->headline) - words_of(v->cta) : NO_LIMIT;
+    if (word_budget < 1) word_budget = 1;
+
+    /* fit: drop the least important part first, key points one by one last */
+    int shortened = 0;
+    for (;;) {
+        render_text(x, &vs, text);
+        if (cps_of(text->p) <= text_budget && words_of(text->p) <= word_budget) break;
+        int low = -1, lowkp = 0;
+        for (int i = 0; i < vs.nparts; i++)
+            if (vs.parts[i].active && !vs.parts[i].is_kp && (low < 0 || vs.parts[i].prio < vs.parts[low].prio)) low = i;
+        int active_other = 0;
+        for (int i = 0; i < vs.nparts; i++) if (vs.parts[i].active && !vs.parts[i].is_kp) active_other++;
+        if (low >= 0 && active_other > 1) { vs.parts[low].active = 0; continue; }
+        if (low >= 0 && !shortened) {
+            /* one sentence left: the plainest product mention is the shortest */
+            shortened = 1;
+            buf_reset(&x->scratch);
+            buf_puts(&x->scratch, x->product_up);
+            if (!text_ends_sentence(x->product_up, strlen(x->product_up))) buf_putc(&x->scratch, '.');
+            if (x->scratch.len < strlen(vs.parts[low].s)) vs.parts[low].s = keep(x, x->scratch.p, x->scratch.len);
+            continue;
+        }
+        for (int i = 15; i >= 0; i--) if (vs.kp_mask & (1u << i)) { lowkp = 1; vs.kp_mask &= ~(1u << i); break; }
+        if (lowkp) continue;
+        hard_cut(text, text_budget, word_budget); /* never empty: cut the last sentence at a word */
+        break;
+    }
+    /* min_length: add supporting sentences until it is reached */
+    if (b->min_length > 0 && cps_of(text->p) < b->min_length) {
+        const pb_phrase_t *c[MAX_CANDS];
+        size_t n = candidates(x, PB_SLOT_EXTRA, c), start = n ? (size_t)(mix(&rng) % n) : 0;
+        for (size_t k = 0; k < n && cps_of(text->p) < b->min_length; k++) {
+            const char *s = render_phrase(x, c[(start + k) % n]);
+            long add = cps_of(s) + (x->P->multiline ? 2 : 1);
+            if (cps_of(text->p) + add > text_budget || words_of(text->p) + words_of(s) > word_budget) break;
+            buf_puts(text, x->P->multiline ? "\n\n" : " ");
+            buf_puts(text, s);
+        }
+        v->short_of_min = cps_of(text->p) < b->min_length;
+    }
+    v->text = keep(x, text->p ? text->p : "", text->len);
+    /* key points present: as placed, or anywhere verbatim (a cut may keep one) */
+    for (size_t i = 0; i < b->key_points.n && i < 16; i++)
+        if (strstr(v->text, b->key_points.items[i]) || strstr(v->headline, b->key_points.items[i])) v->kp_mask |= 1u << i;
+}
+
+/* ---- scoring and output ------------------------------------------------ */
+
+static void post_text(const variant_t *v, buf_t *o) {
+    buf_reset(o);
+    const char *parts[3] = {v->headline, v->text, v->cta};
+    for (int i = 0; i < 3; i++) {
+        if (!parts[i][0]) continue;
+        if (o->len) buf_puts(o, "\n\n");
+        buf_puts(o, parts[i]);
+    }
+    for (size_t i = 0; i < v->ntags; i++) {
+        buf_puts(o, i == 0 ? (o->len ? "\n\n" : "") : " ");
+        buf_puts(o, v->tags[i]);
+    }
+}
+
+static void score_variant(ctx_t *x, variant_t *v, buf_t *tmp) {
+    post_text(v, tmp);
+    v->chars = cps_of(tmp->p ? tmp->p : "");
+    v->fp = XXH3_64bits(tmp->p ? tmp->p : "", tmp->len);
+    v->text_chars = cps_of(v->text);
+    v->words = words_of(v->headline) + words_of(v->text) + words_of(v->cta);
+    text_stats_t st = {0, 0, 0};
+    text_stats_add(x->L->code, v->headline, strlen(v->headline), &st);
+    text_stats_add(x->L->code, v->text, strlen(v->text), &st);
+    text_stats_add(x->L->code, v->cta, strlen(v->cta), &st);
+    v->read = readability_score(x->L->code, &st);
+    const char *nl = strpbrk(v->text, ".?!\n");
+    size_t first = nl ? (size_t)(nl - v->text) + 1 : strlen(v->text);
+    v->hook_q = strchr(v->headline, '?') || memchr(v->text, '?', first);
+    v->hook_s = strchr(v->headline, '!') || memchr(v->text, '!', first) || strpbrk(v->headline, "0123456789");
+    rules_subject_t subj = {v->headline, v->text, v->cta, v->tags, v->ntags, v->words, v->chars};
+    size_t nv = rules_check(&x->rs, &subj, v->viol, 8);
+    v->nviol = nv < 8 ? nv : 8;
+    engagement_in_t in;
+    memset(&in, 0, sizeof in);
+    in.text_chars = v->text_chars;
+    in.text_ideal[0] = x->P->text_ideal[0];
+    in.text_ideal[1] = x->P->text_ideal[1];
+    if (x->b->max_length > 0 && in.text_ideal[1] > x->b->max_length) in.text_ideal[1] = x->b->max_length;
+    if (in.text_ideal[0] > in.text_ideal[1]) in.text_ideal[0] = in.text_ideal[1] / 2;
+    in.has_cta = v->cta[0] != 0;
+    in.hook_question = v->hook_q;
+    in.hook_strong = v->hook_s;
+    in.key_points_total = x->b->key_points.n;
+    for (size_t i = 0; i < x->b->key_points.n && i < 16; i++) in.key_points_present += (v->kp_mask >> i) & 1u;
+    in.readability = v->read;
+    in.hashtags = v->ntags;
+    if (x->hashtags_ok) { in.hashtags_ideal[0] = x->P->hashtags_ideal[0]; in.hashtags_ideal[1] = x->P->hashtags_ideal[1]; }
+    in.compliant = nv == 0;
+    v->eng = engagement_predict(&in, v->feats);
+}
+
+static double round_to(double v, double unit) { return round(v / unit) * unit; }
+
+static void put_message(buf_t *o, const char *tmpl, const char *platform, const char *list, const char *item) {
+    buf_t m = BUF_INIT;
+    for (const char *p = tmpl; *p;) {
+        if (!strncmp(p, "{platform}", 10)) { buf_puts(&m, platform); p += 10; }
+        else if (!strncmp(p, "{list}", 6)) { buf_puts(&m, list); p += 6; }
+        else if (!strncmp(p, "{item}", 6)) { buf_puts(&m, item); p += 6; }
+        else buf_putc(&m, *p++);
+    }
+    buf_json_strn(o, m.p ? m.p : "", m.len);
+    buf_free(&m);
+}
+
+static void put_compliance(ctx_t *x, const variant_t *v, buf_t *o) {
+    buf_printf(o, "{\"passed\":%s,\"rules\":[", v->nviol ? "false" : "true");
+    for (size_t i = 0; i < x->rs.n; i++) {
+        const rule_t *r = &x->rs.rules[i];
+        if (i) buf_putc(o, ',');
+        buf_puts(o, "{\"restriction\":");
+        if (r->from_dont_use) {
+            buf_t t = BUF_INIT;
+            buf_printf(&t, "brand_voice.dont_use: %s", r->restriction);
+            buf_json_strn(o, t.p ? t.p : "", t.len);
+            buf_free(&t);
+        } else buf_json_str(o, r->restriction);
+        buf_puts(o, ",\"rule\":");
+        buf_json_str(o, rule_kind_name(r->kind));
+        buf_puts(o, ",\"value\":");
+        buf_json_str(o, r->value[0] ? r->value : "true");
+        buf_putc(o, '}');
+    }
+    buf_puts(o, "],\"violations\":[");
+    for (size_t i = 0; i < v->nviol; i++) {
+        if (i) buf_putc(o, ',');
+        buf_puts(o, "{\"rule\":");
+        buf_json_str(o, rule_kind_name(v->viol[i].kind));
+        buf_puts(o, ",\"detail\":");
+        buf_json_str(o, v->viol[i].detail);
+        buf_putc(o, '}');
+    }
+    buf_puts(o, "],\"not_understood\":[");
+    for (size_t i = 0; i < x->rs.n_not_understood; i++) {
+        if (i) buf_putc(o, ',');
+        buf_json_str(o, x->rs.not_understood[i]);
+    }
+    buf_puts(o, "]}");
+}
+
+static void put_variant(ctx_t *x, const variant_t *v, int n, const char *id12, buf_t *o) {
+    buf_printf(o, "{\"variant_id\":\"tpl-%s-%d\",\"headline\":", id12, n);
+    buf_json_str(o, v->headline);
+    buf_puts(o, ",\"primary_text\":");
+    buf_json_str(o, v->text);
+    buf_puts(o, ",\"call_to_action\":");
+    buf_json_str(o, v->cta);
+    buf_puts(o, ",\"hashtags\":[");
+    for (size_t i = 0; i < v->ntags; i++) {
+        if (i) buf_putc(o, ',');
+        buf_json_str(o, v->tags[i]);
+    }
+    buf_printf(o, "],\"character_count\":%ld,\"word_count\":%ld,\"readability_score\":", v->chars, v->words);
+    buf_json_num(o, round_to(v->read, 0.01));
+    buf_puts(o, ",\"engagement_prediction\":");
+    buf_json_num(o, round_to(v->eng, 0.001));
+    buf_puts(o, ",\"platform_tips\":[");
+    int p = x->b->platform;
+    for (int i = 0; i < x->L->ntips[p]; i++) {
+        if (i) buf_putc(o, ',');
+        buf_json_str(o, x->L->tips[p][i]);
+    }
+    buf_puts(o, "],\"evaluation_metrics\":[");
+    for (int i = 0; i < ENG__COUNT; i++) {
+        buf_puts(o, i ? ",{\"name\":\"" : "{\"name\":\"");
+        buf_puts(o, engagement_feature_names[i]);
+        buf_puts(o, "\",\"value\":");
+        buf_json_num(o, round_to(v->feats[i], 0.001));
+        buf_putc(o, '}');
+    }
+    buf_puts(o, ",{\"name\":\"readability\",\"value\":");
+    buf_json_num(o, round_to(v->read, 0.01));
+    buf_puts(o, "}],\"compliance\":");
+    put_compliance(x, v, o);
+    buf_puts(o, ",\"framework\":");
+    buf_json_str(o, v->framework);
+    buf_putc(o, '}');
+}
+
+int compose_output(const copy_data_t *d, const pb_lang_t *lang, const brief_t *b, const char *model,
+                   buf_t *out, unsigned *tokens) {
+    double t0 = now_mono();
+    ctx_t *x = calloc(1, sizeof *x);
+    variant_t *vs = calloc(MAX_VARIANTS, sizeof *vs);
+    if (!x || !vs) { free(x); free(vs); return -1; }
+    x->d = d;
+    x->L = lang;
+    x->b = b;
+    x->P = &d->platforms[b->platform];
+    x->group = lang->tone_group[b->tone];
+    x->c = b->creativity < 0 ? 0 : b->creativity > 1 ? 1 : b->creativity;
+    x->seed = compose_brief_hash(b);
+    rules_build(&x->rs, d->rules, d->nlangs, lang->rules, b);
+    x->emoji_ok = x->P->emoji && !x->rs.no_emoji;
+    x->hashtags_ok = x->P->hashtags_max > 0 && !x->rs.no_hashtags;
+    x->product_up = trimmed(x, b->product_description);
+    x->product_lc = mid_sentence(x, x->product_up);
+    char *up = keep(x, x->product_up, strlen(x->product_up));
+    text_upper_first(up);
+    x->product_up = up;
+    if (b->target_audience && *b->target_audience) x->audience_lc = mid_sentence(x, trimmed(x, b->target_audience));
+    if (b->keywords.n) {
+        buf_reset(&x->scratch);
+        join_list(x, b->keywords.items, b->keywords.n, &x->scratch);
+        x->keywords = keep(x, x->scratch.p, x->scratch.len);
+    }
+    if (x->hashtags_ok) build_tags(x);
+
+    int nvar = b->max_variants < 1 ? 1 : b->max_variants > MAX_VARIANTS ? MAX_VARIANTS : b->max_variants;
+    buf_t text = BUF_INIT, tmp = BUF_INIT;
+    for (int i = 0; i < nvar; i++) {
+        for (int attempt = 0; attempt < 8; attempt++) {
+            compose_variant(x, i, attempt, &vs[i], &text);
+            score_variant(x, &vs[i], &tmp);
+            int dup = 0;
+            for (int j = 0; j < i && !dup; j++) dup = vs[j].fp == vs[i].fp;
+            if (!dup) break;
+        }
+    }
+    int best = 0;
+    for (int i = 1; i < nvar; i++)
+        if (vs[i].eng > vs[best].eng + 1e-12 || (fabs(vs[i].eng - vs[best].eng) <= 1e-12 && vs[i].read > vs[best].read)) best = i;
+    double second = 0;
+    for (int i = 0; i < nvar; i++) if (i != best && vs[i].eng > second) second = vs[i].eng;
+    double margin = nvar > 1 ? vs[best].eng - second : 0;
+    double confidence = vs[best].eng * (0.8 + 0.2 * (margin / 0.05 > 1 ? 1 : margin / 0.05));
+
+    char id12[13];
+    snprintf(id12, sizeof id12, "%012llx", (unsigned long long)(x->seed >> 16));
+    unsigned words = 0;
+    buf_puts(out, "{\"variants\":[");
+    for (int i = 0; i < nvar; i++) {
+        if (i) buf_putc(out, ',');
+        put_variant(x, &vs[i], i + 1, id12, out);
+        words += (unsigned)vs[i].words;
+    }
+    buf_printf(out, "],\"best_variant_id\":\"tpl-%s-%d\",\"confidence_score\":", id12, best + 1);
+    buf_json_num(out, round_to(confidence, 0.001));
+    buf_puts(out, ",\"model_used\":");
+    buf_json_str(out, model ? model : "template-v1");
+
+    /* dropped key points: missing from any variant */
+    const char *dropped[16];
+    size_t ndropped = 0;
+    for (size_t k = 0; k < b->key_points.n && k < 16; k++)
+        for (int i = 0; i < nvar; i++)
+            if (!(vs[i].kp_mask & (1u << k))) { dropped[ndropped++] = b->key_points.items[k]; break; }
+
+    buf_puts(out, ",\"generation_time\":");
+    buf_json_num(out, round_to(now_mono() - t0, 1e-6));
+    buf_printf(out, ",\"tokens_used\":%u,\"optimization_suggestions\":[", words);
+    const char *pname = platform_name(b->platform);
+    size_t nsug = 0;
+#define SUGGEST(m, list, item) do { if (nsug++) buf_putc(out, ','); put_message(out, lang->msg[m], pname, list, item); } while (0)
+    if (ndropped) {
+        buf_reset(&tmp);
+        join_list(x, dropped, ndropped, &tmp);
+        char *list = keep(x, tmp.p, tmp.len);
+        SUGGEST(PB_MSG_DROPPED, list, "");
+    }
+    for (size_t i = 0; i < x->rs.n_not_understood; i++) SUGGEST(PB_MSG_NOT_UNDERSTOOD, "", x->rs.not_understood[i]);
+    for (size_t r = 0; r < x->rs.n; r++) {
+        int hit = 0;
+        for (int i = 0; i < nvar && !hit; i++)
+            for (size_t k = 0; k < vs[i].nviol && !hit; k++)
+                hit = vs[i].viol[k].kind == x->rs.rules[r].kind &&
+                      (x->rs.rules[r].kind != RULE_BANNED_WORD || strstr(vs[i].viol[k].detail, x->rs.rules[r].value));
+        if (hit) SUGGEST(PB_MSG_VIOLATION, "", x->rs.rules[r].restriction);
+    }
+    int short_min = 0;
+    for (int i = 0; i < nvar; i++) short_min |= vs[i].short_of_min;
+    if (short_min) SUGGEST(PB_MSG_MIN_LENGTH, "", "");
+    if (!b->key_points.n) SUGGEST(PB_MSG_NO_KEY_POINTS, "", "");
+    if (!x->audience_lc) SUGGEST(PB_MSG_NO_AUDIENCE, "", "");
+    if (!b->call_to_action) SUGGEST(PB_MSG_NO_CTA, "", "");
+    if (nvar > 1) {
+        char id[40];
+        snprintf(id, sizeof id, "tpl-%s-%d", id12, best + 1);
+        SUGGEST(PB_MSG_BEST, "", id);
+    }
+#undef SUGGEST
+    char now[ISO8601_LEN];
+    iso8601_now(now);
+    buf_printf(out, "],\"created_at\":\"%s\",\"extra_metadata\":{\"engine\":\"template\",\"language\":", now);
+    buf_json_str(out, lang->code);
+    buf_puts(out, ",\"platform\":");
+    buf_json_str(out, pname);
+    buf_puts(out, ",\"content_type\":");
+    buf_json_str(out, content_type_name(b->content_type));
+    buf_puts(out, ",\"use_case\":");
+    buf_json_str(out, use_case_name(b->use_case));
+    buf_puts(out, ",\"dropped_key_points\":[");
+    for (size_t i = 0; i < ndropped; i++) {
+        if (i) buf_putc(out, ',');
+        buf_json_str(out, dropped[i]);
+    }
+    buf_puts(out, "]}}");
+    if (tokens) *tokens = words;
+
+    buf_free(&text);
+    buf_free(&tmp);
+    buf_free(&x->scratch);
+    arena_free(&x->A);
+    free(x);
+    free(vs);
+    return out->oom ? -1 : 0;
+}

@@ -1,0 +1,116 @@
+/* phrasebank.h -- the template engine's data, loaded once into compact C
+ * structures so that generation never parses JSON.
+ *
+ * Layout under the data folder:
+ *   platforms.json          limits, ideal ranges and tips (per language) of
+ *                           each platform
+ *   <lang>/phrases.json     tone groups, persuasion frameworks, phrase slots,
+ *                           list words, stopwords, suggestion messages
+ *   <lang>/restrictions.json  how restrictions in that language are read
+ * A language is spoken when its folder loads; adding one is adding a folder
+ * and its tips in platforms.json, no code. Any broken file makes the load
+ * fail with "<file>: <what is wrong>".
+ *
+ * Phrases are templates with placeholders {product}, {product_lc},
+ * {audience_lc} and {keywords}; at load each gets flags (price words, '!',
+ * emoji, question, product mention) and a folded copy so generation can
+ * filter by the brief's rules without re-reading the text. Everything is
+ * read-only after load, so any number of threads may share one copy_data_t. */
+#ifndef COPYD_COPY_PHRASEBANK_H
+#define COPYD_COPY_PHRASEBANK_H
+
+#include <stddef.h>
+
+#include "api/brief.h"
+#include "copy/rules.h"
+#include "core/arena.h"
+
+#define PB_GROUPS_MAX 8
+#define PB_FW_MAX 8
+#define PB_FW_PARTS 12
+#define PB_TIPS_MAX 6
+#define PB_BULLETS_MAX 4
+#define COPY_LANGS_MAX 24
+
+enum { PB_NEED_AUDIENCE = 1, PB_NEED_KEYWORDS = 2 };
+enum { PB_F_PRICE = 1, PB_F_EXCLAIM = 2, PB_F_EMOJI = 4, PB_F_QUESTION = 8, PB_F_PRODUCT = 16 };
+
+typedef struct pb_phrase {
+    const char *text;     /* template as written */
+    const char *folded;   /* text_fold() of it, for banned-word filtering */
+    unsigned len;         /* bytes of text */
+    unsigned char needs;  /* PB_NEED_* */
+    unsigned char flags;  /* PB_F_* */
+} pb_phrase_t;
+
+/* A slot holds phrases per tone group; index 0 is "any" (every group). */
+typedef struct pb_slot {
+    const char *name;
+    pb_phrase_t *items[PB_GROUPS_MAX + 1];
+    unsigned n[PB_GROUPS_MAX + 1];
+} pb_slot_t;
+
+/* Slots every language must have, at these indices of pb_lang_t.slots. */
+enum {
+    PB_SLOT_HEADLINE = 0, PB_SLOT_HEADLINE_SHORT, PB_SLOT_CTA, PB_SLOT_KP_INTRO, PB_SLOT_FEATURE_INTRO,
+    PB_SLOT_AUDIENCE, PB_SLOT_KEYWORDS, PB_SLOT_EXTRA, PB_SLOT_EMOJI, PB_SLOT_HASHTAG, PB_SLOT__FIXED
+};
+
+/* Framework parts: >= 0 is a slot index; these name the blocks built from
+ * the brief itself. */
+enum { PB_PART_KEYPOINTS = -1, PB_PART_AUDIENCE = -2, PB_PART_FEATURES = -3, PB_PART_BRAND = -4, PB_PART_KEYWORDS = -5 };
+
+typedef struct pb_framework {
+    const char *name;     /* "AIDA", "PAS", ... */
+    int parts[PB_FW_PARTS];
+    int nparts;
+} pb_framework_t;
+
+/* Suggestion messages; {platform}, {list} and {item} are filled in. */
+enum {
+    PB_MSG_DROPPED = 0, PB_MSG_NO_KEY_POINTS, PB_MSG_NO_AUDIENCE, PB_MSG_NO_CTA, PB_MSG_NOT_UNDERSTOOD,
+    PB_MSG_VIOLATION, PB_MSG_MIN_LENGTH, PB_MSG_BEST, PB_MSG__COUNT
+};
+
+typedef struct pb_lang {
+    char code[8];
+    int tone_group[TONE__COUNT];   /* 1..ngroups */
+    int ngroups;
+    pb_framework_t fw[PB_FW_MAX];  /* in file order: the first are the safest */
+    int nfw;
+    pb_slot_t *slots;
+    int nslots;
+    const char *and_word, *and_before_i; /* "y" / "e" ("e" before an i- sound), NULL if none */
+    const char *bullets[PB_BULLETS_MAX], *bullets_emoji[PB_BULLETS_MAX];
+    int nbullets, nbullets_emoji;
+    const char **stopwords;        /* folded */
+    size_t nstopwords;
+    const char *msg[PB_MSG__COUNT];
+    const char *tips[PLATFORM__COUNT][PB_TIPS_MAX];
+    int ntips[PLATFORM__COUNT];
+    rules_lang_t *rules;
+} pb_lang_t;
+
+typedef struct pb_platform {
+    int headline_max, text_max, total_max; /* code points, 0 = none */
+    int hashtags_max;
+    int hashtags_ideal[2], text_ideal[2];
+    int multiline, emoji;
+} pb_platform_t;
+
+typedef struct copy_data {
+    arena_t arena;                 /* every string and table */
+    pb_platform_t platforms[PLATFORM__COUNT];
+    pb_lang_t *langs[COPY_LANGS_MAX];
+    size_t nlangs;
+    const char *codes[COPY_LANGS_MAX + 1];       /* NULL-terminated, brief_languages order */
+    const rules_lang_t *rules[COPY_LANGS_MAX];   /* langs[i]->rules */
+} copy_data_t;
+
+/* Loads everything under `dir`. NULL with the reason in `err`. */
+copy_data_t *copy_data_load(const char *dir, char *err, size_t errsz);
+void copy_data_free(copy_data_t *d);
+/* The language `code`, or NULL when it has no folder. */
+const pb_lang_t *copy_data_lang(const copy_data_t *d, const char *code);
+
+#endif

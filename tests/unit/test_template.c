@@ -1,0 +1,470 @@
+/* test_template.c -- the template engine end to end: every es/en brief of the
+ * shared sample set plus hand-made edge cases, checked against the output
+ * contract (engine.h, SPEC section 3) and the platform limits of the SPEC
+ * (written here, not read from data/, so the data cannot grade itself). */
+#include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "api/brief.h"
+#include "copy/text.h"
+#include "engine/engine.h"
+#include "test.h"
+
+#define FAILF(...) do { test_failed++; fprintf(stderr, "FAIL " __VA_ARGS__); fputc('\n', stderr); } while (0)
+
+static engine_t *eng;
+
+typedef struct limits { const char *platform; long headline, text, total, tags; } limits_t;
+static const limits_t spec_limits[] = {
+    {"twitter", 0, 280, 280, 30},  {"google_ads", 30, 90, 0, 0}, {"email", 50, 0, 0, 0},
+    {"instagram", 0, 2200, 2200, 30}, {"linkedin", 0, 3000, 3000, 30}, {"tiktok", 0, 2200, 2200, 30},
+    {"youtube", 100, 5000, 0, 30}, {"website", 0, 0, 0, 0}, {"blog", 0, 0, 0, 0}, {"facebook", 0, 63206, 63206, 30},
+};
+
+static long cps(const char *s) { return s ? (long)utf8_count(s, strlen(s)) : 0; }
+
+static const char *jstr(const json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
+
+/* Case-insensitive whole-word search (ASCII words are enough for the lists below). */
+static int has_word_ci(const char *text, const char *word) {
+    size_t n = strlen(text);
+    char *f = malloc(n + 1), w[64];
+    text_fold(text, n, f);
+    text_fold(word, strlen(word), w);
+    int r = text_has_word(f, strlen(f), w, 1, 1);
+    free(f);
+    return r;
+}
+
+static int has_emoji_cp(const char *s) {
+    size_t i = 0, n = strlen(s);
+    while (i < n) {
+        uint32_t cp;
+        i += utf8_decode(s + i, n - i, &cp);
+        if (cp >= 0x1F000 || (cp >= 0x2600 && cp <= 0x27BF)) return 1;
+    }
+    return 0;
+}
+
+static int count_str(const char *s, const char *needle) {
+    int n = 0;
+    for (const char *p = strstr(s, needle); p; p = strstr(p + strlen(needle), needle)) n++;
+    return n;
+}
+
+static char *run_brief(const json_t *jb, arena_t *a, brief_t *b, engine_item_t *it) {
+    brief_problems_t pr;
+    memset(it, 0, sizeof *it);
+    if (brief_from_json(jb, a, b, &pr) < 0) {
+        FAILF("brief rejected: %s %s", pr.items[0].field, pr.items[0].msg);
+        return NULL;
+    }
+    it->brief = b;
+    eng->generate(eng, it, 1);
+    return it->status == ENGINE_OK ? it->output : NULL;
+}
+
+static int restriction_has(const brief_t *b, const char *s) {
+    for (size_t i = 0; i < b->restrictions.n; i++)
+        if (strcasecmp(b->restrictions.items[i], s) == 0) return 1;
+    return 0;
+}
+
+/* Checks one output; returns the parsed root (caller frees) or NULL. */
+static json_t *check_output(const char *tag, const brief_t *b, const engine_item_t *it) {
+    const char *out = it->output;
+    if (!out) { FAILF("%s: status %d %s", tag, it->status, it->err_message); return NULL; }
+    size_t len = strlen(out);
+    CHECK(len == it->output_len);
+    CHECK(len > 2 && strcmp(out + len - 2, "}}") == 0);
+    json_error_t je;
+    json_t *root = json_loads(out, 0, &je);
+    if (!root) { FAILF("%s: invalid JSON: %s", tag, je.text); return NULL; }
+
+    /* top-level keys, in order, extra_metadata last */
+    static const char *const keys[] = {"variants", "best_variant_id", "confidence_score", "model_used", "generation_time",
+                                       "tokens_used", "optimization_suggestions", "created_at", "extra_metadata"};
+    size_t k = 0;
+    const char *key;
+    json_t *val;
+    json_object_foreach(root, key, val) {
+        if (k >= 9 || strcmp(key, keys[k]) != 0) { FAILF("%s: key #%zu is '%s'", tag, k, key); break; }
+        k++;
+    }
+    CHECK(k == 9);
+    CHECK(json_object_get(root, "tracking_id") == NULL);
+    json_t *vars = json_object_get(root, "variants");
+    CHECK(json_is_array(vars) && json_array_size(vars) == (size_t)b->max_variants);
+    CHECK(json_is_string(json_object_get(root, "best_variant_id")));
+    double conf = json_number_value(json_object_get(root, "confidence_score"));
+    CHECK(json_is_number(json_object_get(root, "confidence_score")) && conf >= 0 && conf <= 1);
+    CHECK_STR(jstr(root, "model_used"), "template-v1");
+    CHECK(json_is_number(json_object_get(root, "generation_time")));
+    CHECK(json_integer_value(json_object_get(root, "tokens_used")) == (json_int_t)it->tokens && it->tokens > 0);
+    CHECK(json_is_array(json_object_get(root, "optimization_suggestions")));
+    CHECK(jstr(root, "created_at") && strlen(jstr(root, "created_at")) >= 20);
+    json_t *meta = json_object_get(root, "extra_metadata");
+    CHECK_STR(jstr(meta, "engine"), "template");
+    CHECK_STR(jstr(meta, "language"), b->language);
+    CHECK_STR(jstr(meta, "platform"), platform_name(b->platform));
+    CHECK(jstr(meta, "content_type") && jstr(meta, "use_case"));
+    json_t *dropped = json_object_get(meta, "dropped_key_points");
+    CHECK(json_is_array(dropped));
+
+    const limits_t *lim = NULL;
+    for (size_t i = 0; i < sizeof spec_limits / sizeof spec_limits[0]; i++)
+        if (strcmp(spec_limits[i].platform, platform_name(b->platform)) == 0) lim = &spec_limits[i];
+    CHECK(lim != NULL);
+
+    int best_found = 0;
+    size_t vi;
+    json_t *v;
+    json_array_foreach(vars, vi, v) {
+        const char *id = jstr(v, "variant_id"), *h = jstr(v, "headline"), *t = jstr(v, "primary_text"),
+                   *cta = jstr(v, "call_to_action"), *fw = jstr(v, "framework");
+        if (!id || !h || !t || !cta || !fw) { FAILF("%s: variant %zu misses a string field", tag, vi); continue; }
+        char want[64];
+        CHECK(strncmp(id, "tpl-", 4) == 0 && strlen(id) >= 18 && id[16] == '-');
+        snprintf(want, sizeof want, "-%zu", vi + 1);
+        CHECK(strcmp(id + 16, want) == 0);
+        if (strcmp(id, jstr(root, "best_variant_id")) == 0) best_found = 1;
+        if (!*h || !*t || !*cta) FAILF("%s: variant %zu has an empty field: [%s] [%s] [%s]", tag, vi, h, t, cta);
+        json_t *tags = json_object_get(v, "hashtags");
+        CHECK(json_is_array(tags));
+        CHECK(json_is_integer(json_object_get(v, "character_count")) && json_is_integer(json_object_get(v, "word_count")));
+        double rd = json_number_value(json_object_get(v, "readability_score"));
+        double en = json_number_value(json_object_get(v, "engagement_prediction"));
+        CHECK(rd >= 0 && rd <= 100 && en >= 0 && en <= 1);
+        CHECK(json_is_array(json_object_get(v, "platform_tips")) && json_array_size(json_object_get(v, "platform_tips")) > 0);
+        json_t *metrics = json_object_get(v, "evaluation_metrics");
+        CHECK(json_is_array(metrics) && json_array_size(metrics) >= 6);
+        size_t mi;
+        json_t *m;
+        json_array_foreach(metrics, mi, m) CHECK(jstr(m, "name") && json_is_number(json_object_get(m, "value")));
+        json_t *comp = json_object_get(v, "compliance");
+        CHECK(json_is_boolean(json_object_get(comp, "passed")) && json_is_array(json_object_get(comp, "rules")) &&
+              json_is_array(json_object_get(comp, "violations")) && json_is_array(json_object_get(comp, "not_understood")));
+
+        /* character_count is the post as published */
+        char *post = NULL;
+        size_t plen = 0;
+        FILE *ps = open_memstream(&post, &plen);
+        fprintf(ps, "%s\n\n%s\n\n%s", h, t, cta);
+        size_t ti;
+        json_t *tg;
+        json_array_foreach(tags, ti, tg) {
+            const char *s = json_string_value(tg);
+            CHECK(s && s[0] == '#' && s[1] && !strchr(s, ' '));
+            fprintf(ps, "%s%s", ti ? " " : "\n\n", s ? s : "");
+        }
+        fclose(ps);
+        long chars = cps(post);
+        if (json_integer_value(json_object_get(v, "character_count")) != chars)
+            FAILF("%s: character_count %lld, post has %ld: %s", tag, (long long)json_integer_value(json_object_get(v, "character_count")), chars, post);
+
+        /* platform limits of the SPEC */
+        if (lim->headline && cps(h) > lim->headline) FAILF("%s: headline %ld > %ld: %s", tag, cps(h), lim->headline, h);
+        if (lim->text && cps(t) > lim->text) FAILF("%s: primary_text %ld > %ld", tag, cps(t), lim->text);
+        if (lim->total && chars > lim->total) FAILF("%s: post %ld > %ld", tag, chars, lim->total);
+        if ((long)json_array_size(tags) > lim->tags) FAILF("%s: %zu hashtags > %ld", tag, json_array_size(tags), lim->tags);
+        if (b->max_length && cps(t) > b->max_length) FAILF("%s: primary_text %ld > max_length %d", tag, cps(t), b->max_length);
+        if (b->call_to_action) CHECK_STR(cta, b->call_to_action);
+
+        /* key points verbatim unless reported dropped */
+        for (size_t i = 0; i < b->key_points.n; i++) {
+            const char *kp = b->key_points.items[i];
+            int was_dropped = 0;
+            size_t di;
+            json_t *d;
+            json_array_foreach(dropped, di, d) if (strcmp(json_string_value(d), kp) == 0) was_dropped = 1;
+            if (!was_dropped && !strstr(t, kp) && !strstr(h, kp)) FAILF("%s: variant %zu lacks key point '%s'", tag, vi, kp);
+        }
+
+        /* restrictions obeyed */
+        if (restriction_has(b, "no mencionar precio") || restriction_has(b, "no price mentions")) {
+            static const char *const pw[] = {"precio", "gratis", "descuento", "oferta", "barato", "price", "free",
+                                             "discount", "cheap", "cost", "pricing", NULL};
+            for (int i = 0; pw[i]; i++) if (has_word_ci(post, pw[i])) FAILF("%s: price word '%s' in %s", tag, pw[i], post);
+            CHECK(!strchr(post, '$') && !strstr(post, "\xE2\x82\xAC") && !strchr(post, '%'));
+        }
+        if (restriction_has(b, "sin emojis") || restriction_has(b, "no emojis")) CHECK(!has_emoji_cp(post));
+        if (restriction_has(b, "no hashtags") || restriction_has(b, "sin hashtags")) {
+            CHECK(json_array_size(tags) == 0);
+            CHECK(!strchr(post, '#'));
+        }
+        if (restriction_has(b, "avoid the word healthy") && !has_word_ci(b->product_description, "healthy"))
+            CHECK(!has_word_ci(post, "healthy"));
+        if (b->platform == PLATFORM_EMAIL || b->platform == PLATFORM_GOOGLE_ADS || b->platform == PLATFORM_WEBSITE ||
+            b->platform == PLATFORM_BLOG)
+            CHECK(json_array_size(tags) == 0);
+
+        /* typography: no doubled spaces or stops, Spanish opening marks */
+        if (strstr(post, "  ") || strstr(post, "..") || strstr(post, " .") || strstr(post, " ,") || strstr(post, ",,"))
+            FAILF("%s: doubled space/punctuation in: %s", tag, post);
+        for (const char *p = strstr(post, ". "); p; p = strstr(p + 1, ". "))
+            if (p[2] >= 'a' && p[2] <= 'z') FAILF("%s: sentence starts lower-case: %.30s", tag, p);
+        if (strcmp(b->language, "es") == 0) {
+            CHECK(count_str(post, "?") == count_str(post, "\xC2\xBF"));
+            CHECK(count_str(post, "!") == count_str(post, "\xC2\xA1"));
+        }
+        free(post);
+    }
+    CHECK(best_found);
+    /* pairwise different */
+    for (size_t i = 0; i < json_array_size(vars); i++)
+        for (size_t j = i + 1; j < json_array_size(vars); j++) {
+            json_t *a = json_array_get(vars, i), *c = json_array_get(vars, j);
+            if (strcmp(jstr(a, "headline"), jstr(c, "headline")) == 0 && strcmp(jstr(a, "primary_text"), jstr(c, "primary_text")) == 0 &&
+                strcmp(jstr(a, "call_to_action"), jstr(c, "call_to_action")) == 0)
+                FAILF("%s: variants %zu and %zu are the same", tag, i, j);
+        }
+    return root;
+}
+
+/* Generates twice; checks the output and that the variants repeat exactly. */
+static json_t *gen_checked(const char *tag, const json_t *jb, brief_t *b, arena_t *a) {
+    engine_item_t it1, it2;
+    run_brief(jb, a, b, &it1);
+    json_t *root = check_output(tag, b, &it1);
+    brief_t b2;
+    run_brief(jb, a, &b2, &it2);
+    if (root && it2.output) {
+        json_t *r2 = json_loads(it2.output, 0, NULL);
+        char *s1 = json_dumps(json_object_get(root, "variants"), JSON_COMPACT);
+        char *s2 = json_dumps(json_object_get(r2, "variants"), JSON_COMPACT);
+        if (!s1 || !s2 || strcmp(s1, s2) != 0) FAILF("%s: not deterministic", tag);
+        else test_passed++;
+        CHECK_STR(jstr(root, "best_variant_id"), jstr(r2, "best_variant_id"));
+        free(s1);
+        free(s2);
+        json_decref(r2);
+    }
+    free(it1.output);
+    free(it2.output);
+    return root;
+}
+
+static json_t *brief_json(const char *text) {
+    json_error_t je;
+    json_t *j = json_loads(text, 0, &je);
+    if (!j) FAILF("bad test brief: %s", je.text);
+    return j;
+}
+
+static int write_file(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+    if (!f) return -1;
+    fputs(text, f);
+    return fclose(f);
+}
+
+static char *read_all(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *p = malloc((size_t)n + 1);
+    if (p && fread(p, 1, (size_t)n, f) != (size_t)n) { free(p); p = NULL; }
+    if (p) p[n] = '\0';
+    fclose(f);
+    return p;
+}
+
+int main(void) {
+    const char *src = getenv("COPYD_SOURCE_DIR");
+    if (!src) src = ".";
+    char data[1024], shared[1024], path[1200], err[512];
+    snprintf(data, sizeof data, "%s/data", src);
+    if (getenv("COPYD_SHARED")) snprintf(shared, sizeof shared, "%s", getenv("COPYD_SHARED"));
+    else snprintf(shared, sizeof shared, "%s/../shared", src);
+
+    eng = template_engine_create(data, err, sizeof err);
+    if (!eng) { FAILF("template_engine_create: %s", err); TEST_DONE(); }
+    CHECK_STR(eng->name, "template");
+    CHECK_STR(eng->models[0], "template-v1");
+    CHECK(eng->models[1] == NULL);
+    char langs[64];
+    engine_language_list(eng, langs, sizeof langs);
+    CHECK_STR(langs, "es, en");
+    CHECK(engine_speaks(eng, "es") && engine_speaks(eng, "en") && !engine_speaks(eng, "fr"));
+    char why[64];
+    CHECK(eng->ready(eng, why, sizeof why) == 1);
+
+    /* every es/en brief of the shared sample set */
+    snprintf(path, sizeof path, "%s/briefs/sample.json", shared);
+    json_error_t je;
+    json_t *all = json_load_file(path, 0, &je);
+    if (!all) FAILF("%s: %s", path, je.text);
+    size_t i, ran = 0;
+    json_t *jb;
+    json_array_foreach(all, i, jb) {
+        const char *lang = jstr(jb, "language");
+        if (lang && strcmp(lang, "es") != 0 && strcmp(lang, "en") != 0) continue;
+        arena_t a = ARENA_INIT;
+        brief_t b;
+        char tag[32];
+        snprintf(tag, sizeof tag, "sample[%zu]", i);
+        json_t *root = gen_checked(tag, jb, &b, &a);
+        if (root) {
+            ran++;
+            size_t vi;
+            json_t *v;
+            json_array_foreach(json_object_get(root, "variants"), vi, v)
+                CHECK(json_is_true(json_object_get(json_object_get(v, "compliance"), "passed")));
+        }
+        json_decref(root);
+        arena_free(&a);
+    }
+    CHECK(ran >= 9);
+    json_decref(all);
+
+    /* a language the engine does not write */
+    {
+        arena_t a = ARENA_INIT;
+        brief_t b;
+        engine_item_t it;
+        json_t *j = brief_json("{\"product_description\":\"Chaussures\",\"target_platform\":\"instagram\",\"tone\":\"casual\",\"language\":\"fr\"}");
+        CHECK(run_brief(j, &a, &b, &it) == NULL);
+        CHECK(it.status == ENGINE_ERR_LANGUAGE);
+        CHECK_STR(it.err_field, "language");
+        CHECK_STR(it.err_message, "engine 'template' cannot write language 'fr'; it writes: es, en");
+        CHECK(it.output == NULL);
+        json_decref(j);
+        arena_free(&a);
+    }
+
+    /* twitter with long key points: some must go, and the output says which */
+    {
+        arena_t a = ARENA_INIT;
+        brief_t b;
+        json_t *j = brief_json("{\"product_description\":\"Auriculares inalámbricos con cancelación activa de ruido\","
+            "\"target_platform\":\"x\",\"tone\":\"witty\",\"language\":\"es\",\"target_audience\":\"Profesionales que viajan\","
+            "\"keywords\":[\"audio\",\"viajes\"],\"key_points\":[\"Hasta 40 horas de batería con una sola carga completa\","
+            "\"Cancelación de ruido adaptativa que se ajusta a tu entorno en tiempo real\","
+            "\"Micrófonos duales para llamadas nítidas incluso en la calle más ruidosa\","
+            "\"Estuche de carga compacto y resistente que cabe en cualquier bolsillo\"]}");
+        json_t *root = gen_checked("twitter-long", j, &b, &a);
+        json_t *dropped = json_object_get(json_object_get(root, "extra_metadata"), "dropped_key_points");
+        CHECK(json_array_size(dropped) > 0);
+        int mentioned = 0;
+        size_t si;
+        json_t *s;
+        json_array_foreach(json_object_get(root, "optimization_suggestions"), si, s)
+            if (json_array_size(dropped) && strstr(json_string_value(s), json_string_value(json_array_get(dropped, 0)))) mentioned = 1;
+        CHECK(mentioned);
+        json_decref(root);
+        json_decref(j);
+        arena_free(&a);
+    }
+
+    /* google ads, many variants, high creativity: limits hold and all 20 differ */
+    {
+        arena_t a = ARENA_INIT;
+        brief_t b;
+        json_t *j = brief_json("{\"product_description\":\"Software de contabilidad en la nube para autónomos\","
+            "\"target_platform\":\"Google Ads\",\"tone\":\"professional\",\"language\":\"es\",\"creativity_level\":\"innovative\","
+            "\"key_points\":[\"Facturas en un clic\"],\"variant_settings\":{\"max_variants\":20}}");
+        json_t *root = gen_checked("gads-20", j, &b, &a);
+        CHECK(json_array_size(json_object_get(root, "variants")) == 20);
+        /* frameworks spread across variants */
+        const char *first = jstr(json_array_get(json_object_get(root, "variants"), 0), "framework");
+        int other = 0;
+        size_t vi;
+        json_t *v;
+        json_array_foreach(json_object_get(root, "variants"), vi, v) other |= first && strcmp(jstr(v, "framework"), first) != 0;
+        CHECK(other);
+        json_decref(root);
+        json_decref(j);
+        arena_free(&a);
+    }
+
+    /* the brief's own text breaks a rule: reported, not hidden; unknown restriction listed */
+    {
+        arena_t a = ARENA_INIT;
+        brief_t b;
+        json_t *j = brief_json("{\"product_description\":\"Healthy snacks for busy people\",\"target_platform\":\"linkedin\","
+            "\"tone\":\"formal\",\"language\":\"en\",\"restrictions\":[\"avoid the word healthy\",\"Keep it classy\","
+            "\"no exclamation marks\",\"no emojis\"],\"brand_voice\":{\"dont_use\":[\"synergy\"],\"preferred_phrases\":[\"Good food, good days\"]},"
+            "\"call_to_action\":\"Order your box\",\"features_to_highlight\":[\"Nut-free options\",\"Recyclable packaging\"],"
+            "\"min_length\":600}");
+        engine_item_t it;
+        run_brief(j, &a, &b, &it);
+        json_t *root = check_output("own-violation", &b, &it);
+        json_t *v0 = json_array_get(json_object_get(root, "variants"), 0);
+        json_t *comp = json_object_get(v0, "compliance");
+        CHECK(json_is_false(json_object_get(comp, "passed")));
+        CHECK_STR(jstr(json_array_get(json_object_get(comp, "violations"), 0), "rule"), "banned_word");
+        CHECK_STR(json_string_value(json_array_get(json_object_get(comp, "not_understood"), 0)), "Keep it classy");
+        CHECK(json_array_size(json_object_get(comp, "rules")) == 4); /* 3 restrictions + dont_use */
+        size_t vi;
+        json_t *v;
+        json_array_foreach(json_object_get(root, "variants"), vi, v) {
+            const char *t = jstr(v, "primary_text");
+            CHECK(!strchr(t, '!') && !strchr(jstr(v, "headline"), '!'));
+            CHECK(!has_word_ci(t, "synergy"));
+            CHECK(strstr(t, "Good food, good days") != NULL);
+            CHECK(strstr(t, "Nut-free options") != NULL);
+            CHECK(cps(t) >= 600 || json_array_size(json_object_get(root, "optimization_suggestions")) > 0);
+        }
+        json_decref(root);
+        free(it.output);
+        json_decref(j);
+        arena_free(&a);
+    }
+
+    /* max words and max_length */
+    {
+        arena_t a = ARENA_INIT;
+        brief_t b;
+        json_t *j = brief_json("{\"product_description\":\"Handmade ceramic mugs\",\"target_platform\":\"facebook\",\"tone\":\"friendly\","
+            "\"language\":\"en\",\"key_points\":[\"Dishwasher safe\"],\"restrictions\":[\"max 25 words\"],\"max_length\":120}");
+        json_t *root = gen_checked("max-words", j, &b, &a);
+        size_t vi;
+        json_t *v;
+        json_array_foreach(json_object_get(root, "variants"), vi, v) {
+            CHECK(json_integer_value(json_object_get(v, "word_count")) <= 25);
+            CHECK(cps(jstr(v, "primary_text")) <= 120);
+        }
+        json_decref(root);
+        json_decref(j);
+        arena_free(&a);
+    }
+    eng->destroy(eng);
+
+    /* broken data: the error names the file */
+    {
+        char dir[] = "/tmp/copyd-tpl-XXXXXX";
+        CHECK(mkdtemp(dir) != NULL);
+        char p[1200], q[1200];
+        snprintf(p, sizeof p, "%s/es", dir);
+        mkdir(p, 0700);
+        snprintf(q, sizeof q, "%s/data/es/restrictions.json", src);
+        char *r = read_all(q);
+        snprintf(p, sizeof p, "%s/es/restrictions.json", dir);
+        CHECK(r && write_file(p, r) == 0);
+        free(r);
+        snprintf(p, sizeof p, "%s/es/phrases.json", dir);
+        CHECK(write_file(p, "{\"tone_groups\": [1, 2") == 0);
+        engine_t *bad = template_engine_create(dir, err, sizeof err);
+        CHECK(bad == NULL);
+        CHECK(strstr(err, "es/phrases.json") != NULL);
+        CHECK(write_file(p, "{\"tone_groups\": {\"all\": [\"casual\"]}}") == 0);
+        CHECK(template_engine_create(dir, err, sizeof err) == NULL);
+        CHECK(strstr(err, "es/phrases.json") && strstr(err, "tone"));
+        unlink(p);
+        snprintf(p, sizeof p, "%s/es/restrictions.json", dir);
+        unlink(p);
+        snprintf(p, sizeof p, "%s/es", dir);
+        rmdir(p);
+        CHECK(template_engine_create(dir, err, sizeof err) == NULL);
+        CHECK(strstr(err, "no language folder") != NULL);
+        rmdir(dir);
+    }
+    TEST_DONE();
+}
