@@ -209,6 +209,11 @@ api_t *api_create(const config_t *cfg, char *err, size_t errsz) {
         snprintf(err, errsz, "store: %s", why);
         goto fail;
     }
+    a->copy_data = copy_data_load(cfg->template_data, why, sizeof why);
+    if (!a->copy_data) {
+        snprintf(err, errsz, "rewrite data: %s", why);
+        goto fail;
+    }
     a->rl = ratelimit_create(cfg->rate_limit);
     a->jobs = jobs_start(a->store, cfg->job_workers, api_run_job, a);
     if (!a->jobs) {
@@ -228,6 +233,7 @@ void api_destroy(api_t *a) {
     if (a->cache) cache_destroy(a->cache);
     if (a->engines) engines_destroy(a->engines);
     if (a->rl) ratelimit_destroy(a->rl);
+    if (a->copy_data) copy_data_free(a->copy_data);
     config_free(&a->cfg);
     free(a);
 }

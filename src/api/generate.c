@@ -92,8 +92,7 @@ void api_generate(api_t *a, const brief_t *const *briefs, size_t n, engine_t *en
         gen_result_t *g = &out[i];
         memset(g, 0, sizeof *g);
         const brief_t *b = briefs[i];
-        if (b->tracking_id) snprintf(tids[i], UUID_LEN, "%s", b->tracking_id);
-        else uuid4(tids[i]);
+        if (!b->tracking_id) uuid4(tids[i]); /* a new one only when the brief has none */
         brief_cache_key(b, target->name, model_name, keys[i]);
         char *val = NULL;
         size_t len = 0;
@@ -129,7 +128,8 @@ void api_generate(api_t *a, const brief_t *const *briefs, size_t n, engine_t *en
             g->seconds = per_item;
             switch (it->status) {
             case ENGINE_OK:
-                if (splice(it->output, it->output_len, CACHE_MISS, tids[i], g) < 0) {
+                if (splice(it->output, it->output_len, CACHE_MISS,
+                           it->brief->tracking_id ? it->brief->tracking_id : tids[i], g) < 0) {
                     log_error("engine %s broke the output contract", it->engine_used ? it->engine_used : "?");
                     set_error(g, 500, "internal_error", "the engine produced an unusable output", NULL);
                     break;

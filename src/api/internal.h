@@ -9,6 +9,7 @@
 #include "api/brief.h"
 #include "api/ratelimit.h"
 #include "cache/cache.h"
+#include "copy/phrasebank.h"
 #include "core/buf.h"
 #include "core/config.h"
 #include "engine/engines.h"
@@ -24,6 +25,7 @@ struct api {
     store_t *store;
     jobs_t *jobs;
     ratelimit_t *rl;
+    copy_data_t *copy_data;    /* phrase banks and platform data, for the rewrite routes */
     /* knobs /v11/optimize may change while serving */
     atomic_int batch_size;
     atomic_int max_batch_size;

@@ -1,13 +1,16 @@
 /* rewrite.c -- POST /refactor, /optimiza and /optimiza-con-librerias: an
  * existing copy in, an output object (SPEC section 3) with one rewritten
  * variant out. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
 
 #include "api/internal.h"
+#include "copy/phrasebank.h"
 #include "copy/rewrite.h"
+#include "copy/score.h"
 #include "core/util.h"
 
 #define REWRITE_MAX_TEXT 10000
@@ -29,15 +32,12 @@ static size_t word_count(const char *s) {
     return n;
 }
 
-/* Default CTA per language for optimize mode; languages without one get no
- * CTA appended (never one in another language). */
-static const char *default_cta(const char *lang) {
-    static const struct { const char *lang, *cta; } ctas[] = {
-        {"es", "Descúbrelo hoy."}, {"en", "Discover it today."}, {"pt", "Descubra hoje."},
-        {"fr", "Découvrez-le dès aujourd'hui."}, {"it", "Scoprilo oggi."}, {"de", "Entdecken Sie es noch heute."},
-    };
-    for (size_t i = 0; i < sizeof ctas / sizeof ctas[0]; i++)
-        if (strcmp(ctas[i].lang, lang) == 0) return ctas[i].cta;
+/* The first call to action of the language's phrase bank that fits any
+ * tone and names no price: what /optimiza appends when the text has none. */
+static const char *default_cta(const pb_lang_t *L) {
+    const pb_slot_t *slot = &L->slots[PB_SLOT_CTA];
+    for (unsigned i = 0; i < slot->n[0]; i++)
+        if (!(slot->items[0][i].flags & (PB_F_PRICE | PB_F_PRODUCT))) return slot->items[0][i].text;
     return NULL;
 }
 
@@ -53,6 +53,7 @@ void h_rewrite(api_t *a, http_request_t *req, http_response_t *r, const char *pa
     if (api_read_json(req, r, &root) < 0) return;
     brief_problems_t p = {0};
     const char *text = NULL, *lang = "es", *cta = NULL;
+    platform_t platform = PLATFORM_INSTAGRAM;
     if (!json_is_object(root)) {
         problems_add(&p, "", "dict_type", "the body must be a JSON object with a \"text\" member");
     } else {
@@ -70,6 +71,12 @@ void h_rewrite(api_t *a, http_request_t *req, http_response_t *r, const char *pa
                 if (strcasecmp(*k, json_string_value(l)) == 0) ok = 1, lang = *k;
             if (!ok) problems_add(&p, "language", "enum", "language must be one of the languages of SPEC section 2");
         }
+        json_t *pl = json_object_get(root, "target_platform");
+        if (pl && !json_is_null(pl)) {
+            int v = json_is_string(pl) ? platform_from_name(json_string_value(pl)) : -1;
+            if (v < 0) problems_add(&p, "target_platform", "enum", "target_platform is not one of the platforms of SPEC section 2");
+            else platform = (platform_t)v;
+        }
         json_t *c = json_object_get(root, "call_to_action");
         if (c && !json_is_null(c)) {
             if (!json_is_string(c) || json_string_length(c) > 100)
@@ -77,14 +84,25 @@ void h_rewrite(api_t *a, http_request_t *req, http_response_t *r, const char *pa
             else cta = json_string_value(c);
         }
     }
+    const pb_lang_t *L = p.total ? NULL : copy_data_lang(a->copy_data, lang);
+    if (!p.total && !L) {
+        char langs[128] = "";
+        for (const char *const *k = a->copy_data->codes; *k; k++) {
+            if (langs[0]) strncat(langs, ", ", sizeof langs - strlen(langs) - 1);
+            strncat(langs, *k, sizeof langs - strlen(langs) - 1);
+        }
+        problems_add(&p, "language", "unsupported_language", "the rewriter cannot write language '%s'; it writes: %s",
+                     lang, langs);
+    }
     if (p.total) {
         json_decref(root);
         api_validation_error(r, &p, "body");
         return;
     }
+    if (!cta) cta = default_cta(L);
     double t0 = now_mono();
     rewrite_stats_t st;
-    char *out = copy_rewrite(text, optimize ? REWRITE_OPTIMIZE : REWRITE_REFACTOR, cta ? cta : default_cta(lang), &st);
+    char *out = copy_rewrite(text, optimize ? REWRITE_OPTIMIZE : REWRITE_REFACTOR, cta, &st);
     if (!out) {
         json_decref(root);
         api_error(r, 500, "internal_error", "out of memory", NULL);
@@ -107,24 +125,49 @@ void h_rewrite(api_t *a, http_request_t *req, http_response_t *r, const char *pa
     iso8601_now(ts);
     uuid4(tid);
     size_t words = word_count(out);
-    json_t *metrics = json_pack("[{s:s,s:i},{s:s,s:i},{s:s,s:i},{s:s,s:i},{s:s,s:b}]", "name", "repeated_words_removed",
-                                "value", st.repeated_words_removed, "name", "punctuation_fixed", "value",
-                                st.punctuation_fixed, "name", "sentences_split", "value", st.sentences_split, "name",
-                                "whitespace_fixed", "value", st.whitespace_fixed, "name", "cta_added", "value",
-                                st.cta_added);
+    /* Scores as the template engine computes them, for the platform asked. */
+    text_stats_t ts_ = {0};
+    text_stats_add(lang, out, strlen(out), &ts_);
+    double readability = readability_score(lang, &ts_);
+    const pb_platform_t *P = &a->copy_data->platforms[platform];
+    engagement_in_t ein = {0};
+    ein.text_chars = (long)utf8_len(out);
+    memcpy(ein.text_ideal, P->text_ideal, sizeof ein.text_ideal);
+    ein.has_cta = st.cta_added || (out[0] && strchr("!?", out[strlen(out) - 1]) != NULL);
+    ein.hook_question = strchr(headline, '?') != NULL;
+    ein.hook_strong = strchr(headline, '!') != NULL || strpbrk(headline, "0123456789") != NULL;
+    ein.readability = readability;
+    ein.hashtags = json_array_size(tags);
+    memcpy(ein.hashtags_ideal, P->hashtags_ideal, sizeof ein.hashtags_ideal);
+    ein.compliant = 1;
+    double features[ENG__COUNT];
+    double engagement = engagement_predict(&ein, features);
+    json_t *tips = json_array();
+    for (int i = 0; i < L->ntips[platform]; i++) json_array_append_new(tips, json_string(L->tips[platform][i]));
+    json_t *metrics = json_array();
+    for (int i = 0; i < ENG__COUNT; i++)
+        json_array_append_new(metrics, json_pack("{s:s, s:f}", "name", engagement_feature_names[i], "value", features[i]));
+    json_array_append_new(metrics, json_pack("{s:s, s:f}", "name", "readability", "value", readability));
+    json_array_append_new(metrics, json_pack("{s:s, s:i}", "name", "repeated_words_removed", "value", st.repeated_words_removed));
+    json_array_append_new(metrics, json_pack("{s:s, s:i}", "name", "punctuation_fixed", "value", st.punctuation_fixed));
+    json_array_append_new(metrics, json_pack("{s:s, s:i}", "name", "sentences_split", "value", st.sentences_split));
+    json_array_append_new(metrics, json_pack("{s:s, s:i}", "name", "whitespace_fixed", "value", st.whitespace_fixed));
     json_t *suggestions = json_array();
     if (!optimize && !st.cta_added)
         json_array_append_new(suggestions, json_string("use /optimiza to make the text end with a call to action"));
     json_t *variant = json_pack(
-        "{s:s, s:s, s:s, s:s?, s:o, s:I, s:I, s:[], s:o, s:{s:b, s:[], s:[], s:[]}}", "variant_id", vid, "headline",
-        headline, "primary_text", out, "call_to_action", st.cta_added ? (cta ? cta : default_cta(lang)) : "", "hashtags",
-        tags, "character_count", (json_int_t)utf8_len(out), "word_count", (json_int_t)words, "platform_tips",
-        "evaluation_metrics", metrics, "compliance", "passed", 1, "rules", "violations", "not_understood");
-    json_t *o = json_pack("{s:[o], s:s, s:f, s:s, s:f, s:I, s:s, s:o, s:s, s:{s:s, s:s, s:s}}", "variants", variant,
-                          "best_variant_id", vid, "confidence_score", 1.0, "model_used", "rewrite-v1",
-                          "generation_time", now_mono() - t0, "tokens_used", (json_int_t)words, "tracking_id", tid,
-                          "optimization_suggestions", suggestions, "created_at", ts, "extra_metadata", "engine",
-                          "rewrite", "operation", optimize ? "optimize" : "refactor", "language", lang);
+        "{s:s, s:s, s:s, s:s, s:o, s:I, s:I, s:f, s:f, s:o, s:o, s:{s:b, s:[], s:[], s:[]}}", "variant_id", vid,
+        "headline", headline, "primary_text", out, "call_to_action", st.cta_added ? cta : "", "hashtags", tags,
+        "character_count", (json_int_t)utf8_len(out), "word_count", (json_int_t)words, "readability_score",
+        round(readability * 100) / 100, "engagement_prediction", round(engagement * 1000) / 1000, "platform_tips",
+        tips, "evaluation_metrics", metrics, "compliance", "passed", 1, "rules", "violations", "not_understood");
+    json_t *o = json_pack("{s:[o], s:s, s:f, s:s, s:f, s:I, s:s, s:o, s:s, s:{s:s, s:s, s:s, s:s, s:b}}", "variants",
+                          variant, "best_variant_id", vid, "confidence_score", round(engagement * 1000) / 1000,
+                          "model_used", "rewrite-v1", "generation_time", now_mono() - t0, "tokens_used",
+                          (json_int_t)words, "tracking_id", tid, "optimization_suggestions", suggestions,
+                          "created_at", ts, "extra_metadata", "engine", "rewrite", "operation",
+                          optimize ? "optimize" : "refactor", "language", lang, "platform", platform_name(platform),
+                          "cta_added", st.cta_added);
     free(out);
     json_decref(root);
     api_send_json(r, 200, o);

@@ -202,6 +202,7 @@ char *copy_rewrite(const char *text, rewrite_mode_t mode, const char *cta, rewri
         if (b.len && !is_end(b.p[b.len - 1])) buf_putc(&b, '.');
         if (b.len) buf_putc(&b, ' ');
         buf_puts(&b, cta);
+        if (!is_end(b.p[b.len - 1])) buf_putc(&b, '.');
         st->cta_added = 1;
     }
     if (!b.p) buf_puts(&b, "");

@@ -30,7 +30,9 @@ typedef struct req_ctx {
     http_request_t req;
     buf_t body;
     double t0;
-    int answered; /* a response was queued early (413) */
+    int answered;     /* a response was queued early (413) */
+    int too_large;    /* the body passed max_body: the rest is dropped */
+    size_t discarded; /* bytes dropped since */
 } req_ctx_t;
 
 static const char *local_lookup(const char *const *pairs, const char *name, int nocase) {
@@ -134,17 +136,36 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
 
     if (*upload_data_size > 0) {
-        if (ctx->body.len + *upload_data_size > s->max_body) {
-            http_response_t resp = {0};
-            resp.route = "unmatched";
-            error_413(&resp, s->max_body);
-            ctx->answered = 1;
-            *upload_data_size = 0;
-            return send_response(ctx, &resp);
-        }
-        buf_append(&ctx->body, upload_data, *upload_data_size);
+        size_t got = *upload_data_size;
         *upload_data_size = 0;
+        if (ctx->too_large || ctx->body.len + got > s->max_body) {
+            /* A chunked body past the limit: its memory is freed and the rest
+             * is read and dropped, so the client is still there to read the
+             * 413 (answering mid-upload would reset the connection under
+             * it). A client that keeps streaming past 4x the limit is
+             * answered at once and cut off. */
+            if (!ctx->too_large) buf_free(&ctx->body);
+            ctx->too_large = 1;
+            ctx->discarded += got;
+            if (ctx->discarded > 4 * s->max_body) {
+                http_response_t resp = {0};
+                resp.route = "unmatched";
+                error_413(&resp, s->max_body);
+                ctx->answered = 1;
+                return send_response(ctx, &resp);
+            }
+            return MHD_YES;
+        }
+        buf_append(&ctx->body, upload_data, got);
         return MHD_YES;
+    }
+
+    if (ctx->too_large) {
+        http_response_t resp = {0};
+        resp.route = "unmatched";
+        error_413(&resp, s->max_body);
+        ctx->answered = 1;
+        return send_response(ctx, &resp);
     }
 
     /* The whole request is here: hand it to the api. */

@@ -23,6 +23,7 @@ int main(void) {
     expect("our new coffee is great", REWRITE_OPTIMIZE, "Order today.", "Our new coffee is great. Order today.");
     expect("Is it great?", REWRITE_OPTIMIZE, "Order today.", "Is it great?");        /* already asks */
     expect("see https://x.example", REWRITE_OPTIMIZE, "Go.", "See https://x.example");
+    expect("great coffee", REWRITE_OPTIMIZE, "Order now", "Great coffee. Order now.");
 
     char *out = copy_rewrite("buen buen café", REWRITE_REFACTOR, NULL, &st);
     CHECK(st.repeated_words_removed == 1 && st.cta_added == 0);
