@@ -107,6 +107,7 @@ void h_cache_clear(api_t *a, http_request_t *req, http_response_t *r, const char
     (void)param;
     json_t *before = cache_stats_json(a);
     cache_clear(a->cache);
+    memo_clear(a->memo);
     json_t *o = json_pack("{s:s, s:o, s:o}", "status", "cache_cleared", "cache_stats_before", before,
                           "cache_stats_after", cache_stats_json(a));
     api_send_json(r, 200, o);

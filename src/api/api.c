@@ -111,14 +111,17 @@ static int json_content_type(const char *ct) {
     return n > 17 && strncasecmp(ct, "application/", 12) == 0 && strncasecmp(ct + n - 5, "+json", 5) == 0;
 }
 
-int api_read_json(http_request_t *req, http_response_t *r, json_t **root) {
+int api_check_content_type(http_request_t *req, http_response_t *r) {
     const char *ct = http_header(req, "Content-Type");
-    if (!json_content_type(ct)) {
-        char msg[160];
-        snprintf(msg, sizeof msg, "Content-Type must be application/json (got '%.80s')", ct);
-        api_error(r, 415, "unsupported_media_type", msg, NULL);
-        return -1;
-    }
+    if (json_content_type(ct)) return 0;
+    char msg[160];
+    snprintf(msg, sizeof msg, "Content-Type must be application/json (got '%.80s')", ct);
+    api_error(r, 415, "unsupported_media_type", msg, NULL);
+    return -1;
+}
+
+int api_read_json(http_request_t *req, http_response_t *r, json_t **root) {
+    if (api_check_content_type(req, r) < 0) return -1;
     char msg[256];
     if (brief_json_parse(req->body ? req->body : "", req->body_len, root, msg, sizeof msg) < 0) {
         char full[300];
@@ -159,12 +162,22 @@ int api_rate_limit(api_t *a, http_request_t *req, http_response_t *r, const char
 }
 
 void api_system_stats(buf_t *out) {
+    /* The sample changes once a second; each thread formats it once per
+     * sample and appends the cached text afterwards. */
+    static _Thread_local double cached_at = -1;
+    static _Thread_local char text[200];
+    static _Thread_local size_t len;
     sysstats_t s;
     sysstats_get(&s);
-    buf_printf(out,
-               "{\"cpu_percent\":%.2f,\"memory_percent\":%.2f,\"memory_available_gb\":%.2f,"
-               "\"disk_percent\":%.2f,\"disk_free_gb\":%.2f}",
-               s.cpu_percent, s.memory_percent, s.memory_available_gb, s.disk_percent, s.disk_free_gb);
+    if (s.sampled_at != cached_at) {
+        int n = snprintf(text, sizeof text,
+                         "{\"cpu_percent\":%.2f,\"memory_percent\":%.2f,\"memory_available_gb\":%.2f,"
+                         "\"disk_percent\":%.2f,\"disk_free_gb\":%.2f}",
+                         s.cpu_percent, s.memory_percent, s.memory_available_gb, s.disk_percent, s.disk_free_gb);
+        len = n > 0 && (size_t)n < sizeof text ? (size_t)n : 0;
+        cached_at = s.sampled_at;
+    }
+    buf_append(out, text, len);
 }
 
 api_t *api_create(const config_t *cfg, char *err, size_t errsz) {
@@ -214,6 +227,7 @@ api_t *api_create(const config_t *cfg, char *err, size_t errsz) {
         snprintf(err, errsz, "rewrite data: %s", why);
         goto fail;
     }
+    a->memo = memo_create(cfg->cache_size < 1024 ? 1024 : cfg->cache_size > 65536 ? 65536 : (size_t)cfg->cache_size);
     a->rl = ratelimit_create(cfg->rate_limit);
     a->jobs = jobs_start(a->store, cfg->job_workers, api_run_job, a);
     if (!a->jobs) {
@@ -233,6 +247,7 @@ void api_destroy(api_t *a) {
     if (a->cache) cache_destroy(a->cache);
     if (a->engines) engines_destroy(a->engines);
     if (a->rl) ratelimit_destroy(a->rl);
+    memo_destroy(a->memo);
     if (a->copy_data) copy_data_free(a->copy_data);
     config_free(&a->cfg);
     free(a);

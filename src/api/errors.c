@@ -85,7 +85,8 @@ void problems_add(brief_problems_t *p, const char *field, const char *type, cons
 
 void api_validation_one(http_response_t *r, const char *where, const char *field, const char *type,
                         const char *msg) {
-    brief_problems_t p = {0};
+    brief_problems_t p;
+    problems_init(&p);
     problems_add(&p, field, type, "%s", msg);
     api_validation_error(r, &p, where);
 }
@@ -105,7 +106,8 @@ void api_send_json(http_response_t *r, int status, json_t *v) {
 
 void api_gen_error(http_response_t *r, const gen_result_t *g) {
     if (g->status == 422) {
-        brief_problems_t p = {0};
+        brief_problems_t p;
+        problems_init(&p);
         problems_add(&p, g->field, strcmp(g->code, "unsupported_language") == 0 ? "unsupported_language" : "value_error",
                      "%s", g->message);
         api_validation_error(r, &p, "body");

@@ -73,10 +73,25 @@ static void store_results(api_t *a, const char *tracking_id, const char *output,
     json_decref(o);
 }
 
+/* One cache lookup, counted in the metrics per level. */
+static cache_level_t lookup(api_t *a, const char *key, char **val, size_t *len) {
+    cache_level_t lvl = cache_get(a->cache, key, val, len);
+    metrics_cache("memory", lvl == CACHE_HIT_MEMORY);
+    if (lvl != CACHE_HIT_MEMORY && a->cfg.redis_url[0]) metrics_cache("redis", lvl == CACHE_HIT_REDIS);
+    return lvl;
+}
+
+/* The engine a request targets and the model name its cache keys use. */
+static engine_t *target_of(api_t *a, engine_t *engine, const char *model, const char **model_name) {
+    engine_t *target = engine ? engine : a->default_engine;
+    *model_name = model ? model : (target->models && target->models[0] ? target->models[0] : "");
+    return target;
+}
+
 void api_generate(api_t *a, const brief_t *const *briefs, size_t n, engine_t *engine, const char *model,
                   gen_result_t *out) {
-    engine_t *target = engine ? engine : a->default_engine;
-    const char *model_name = model ? model : (target->models && target->models[0] ? target->models[0] : "");
+    const char *model_name;
+    engine_t *target = target_of(a, engine, model, &model_name);
     int caching = atomic_load(&a->caching);
     engine_item_t *items = calloc(n ? n : 1, sizeof *items);
     size_t *which = calloc(n ? n : 1, sizeof *which);
@@ -94,13 +109,10 @@ void api_generate(api_t *a, const brief_t *const *briefs, size_t n, engine_t *en
         const brief_t *b = briefs[i];
         if (!b->tracking_id) uuid4(tids[i]); /* a new one only when the brief has none */
         brief_cache_key(b, target->name, model_name, keys[i]);
+        memcpy(g->key, keys[i], BRIEF_KEY_LEN);
         char *val = NULL;
         size_t len = 0;
-        cache_level_t lvl = caching ? cache_get(a->cache, keys[i], &val, &len) : CACHE_MISS;
-        if (caching) {
-            metrics_cache("memory", lvl == CACHE_HIT_MEMORY);
-            if (lvl != CACHE_HIT_MEMORY && a->cfg.redis_url[0]) metrics_cache("redis", lvl == CACHE_HIT_REDIS);
-        }
+        cache_level_t lvl = caching ? lookup(a, keys[i], &val, &len) : CACHE_MISS;
         if (lvl != CACHE_MISS) {
             const char *tid = b->tracking_id ? b->tracking_id : tids[i];
             if (splice(val, len, lvl, tid, g) == 0) {
@@ -172,11 +184,62 @@ void gen_result_free(gen_result_t *g) {
 
 /* Parses and validates one brief from `root`; answers 422 itself. */
 static int read_brief(http_request_t *req, http_response_t *r, json_t *root, brief_t *b) {
-    brief_problems_t p = {0};
+    brief_problems_t p;
+    problems_init(&p);
     if (brief_from_json(root, &req->arena, b, &p) < 0) {
         api_validation_error(r, &p, "body");
         return -1;
     }
+    return 0;
+}
+
+/* A body seen before whose output is still cached is answered without
+ * being parsed (see memo.h). Returns 1 with `g` filled, or 0. */
+static int from_memo(api_t *a, http_request_t *req, const char *scope, engine_t *target, gen_result_t *g) {
+    if (!req->body || !atomic_load(&a->caching)) return 0;
+    double t0 = now_mono();
+    char key[BRIEF_KEY_LEN], tid[MEMO_TID_MAX];
+    if (!memo_get(a->memo, req->body, req->body_len, scope, key, tid)) return 0;
+    char *val = NULL;
+    size_t len = 0;
+    cache_level_t lvl = lookup(a, key, &val, &len);
+    if (lvl == CACHE_MISS) return 0;
+    char fresh[UUID_LEN];
+    if (!tid[0]) uuid4(fresh);
+    memset(g, 0, sizeof *g);
+    int ok = splice(val, len, lvl, tid[0] ? tid : fresh, g) == 0;
+    free(val);
+    if (!ok) return 0;
+    g->status = 200;
+    g->cache_hit = 1;
+    g->seconds = now_mono() - t0;
+    memcpy(g->key, key, BRIEF_KEY_LEN);
+    metrics_generation(target->name, level_name(lvl));
+    return 1;
+}
+
+/* Generates the one brief of a request body: from the memo and cache when
+ * the same bytes were seen, otherwise parsed, validated and generated.
+ * Returns -1 when an error answer was written to `r`. */
+static int generate_body(api_t *a, http_request_t *req, http_response_t *r, engine_t *engine, const char *model,
+                         gen_result_t *g) {
+    if (api_check_content_type(req, r) < 0) return -1;
+    const char *model_name;
+    engine_t *target = target_of(a, engine, model, &model_name);
+    char scope[160];
+    snprintf(scope, sizeof scope, "%s\n%s", target->name, model_name);
+    if (from_memo(a, req, scope, target, g)) return 0;
+    json_t *root;
+    if (api_read_json(req, r, &root) < 0) return -1;
+    brief_t b;
+    if (read_brief(req, r, root, &b) < 0) {
+        json_decref(root);
+        return -1;
+    }
+    const brief_t *bp = &b;
+    api_generate(a, &bp, 1, engine, model, g);
+    if (g->status == 200 && req->body) memo_put(a->memo, req->body, req->body_len, scope, g->key, b.tracking_id);
+    json_decref(root);
     return 0;
 }
 
@@ -200,18 +263,14 @@ static void answer_internal(http_request_t *req, http_response_t *r, const gen_r
 
 void h_v11_generate(api_t *a, http_request_t *req, http_response_t *r, const char *param) {
     (void)param;
-    json_t *root;
-    if (api_read_json(req, r, &root) < 0) return;
-    brief_t b;
-    int bad = read_brief(req, r, root, &b);
-    if (bad) { json_decref(root); return; }
     buf_t before = BUF_INIT;
     api_system_stats(&before);
     double t0 = now_mono();
-    const brief_t *bp = &b;
     gen_result_t g;
-    api_generate(a, &bp, 1, NULL, NULL, &g);
-    json_decref(root);
+    if (generate_body(a, req, r, NULL, NULL, &g) < 0) {
+        buf_free(&before);
+        return;
+    }
     if (g.status != 200) {
         answer_internal(req, r, &g);
         buf_free(&before);
@@ -323,15 +382,8 @@ void h_generate(api_t *a, http_request_t *req, http_response_t *r, const char *p
     const char *model;
     if (api_model_param(a, req, r, &engine, &model) < 0) return;
     if (api_rate_limit(a, req, r, "/generate") < 0) return;
-    json_t *root;
-    if (api_read_json(req, r, &root) < 0) return;
-    brief_t b;
-    int bad = read_brief(req, r, root, &b);
-    if (bad) { json_decref(root); return; }
-    const brief_t *bp = &b;
     gen_result_t g;
-    api_generate(a, &bp, 1, engine, model, &g);
-    json_decref(root);
+    if (generate_body(a, req, r, engine, model, &g) < 0) return;
     if (g.status != 200) {
         answer_internal(req, r, &g);
         return;
@@ -348,7 +400,8 @@ int api_run_job(void *ud, const char *payload, char **result, char **error) {
     json_t *root = json_loads(payload, 0, NULL);
     arena_t arena = ARENA_INIT;
     brief_t b;
-    brief_problems_t p = {0};
+    brief_problems_t p;
+    problems_init(&p);
     int rc = -1;
     if (!root) {
         *error = strdup("stored job payload is not valid JSON");
@@ -392,7 +445,8 @@ char *api_generate_text(api_t *a, const char *json, size_t len, int *status) {
     } else {
         arena_t arena = ARENA_INIT;
         brief_t b;
-        brief_problems_t p = {0};
+        brief_problems_t p;
+        problems_init(&p);
         if (brief_from_json(root, &arena, &b, &p) < 0) {
             api_validation_error(&r, &p, "body");
         } else {

@@ -7,6 +7,7 @@
 
 #include "api/api.h"
 #include "api/brief.h"
+#include "api/memo.h"
 #include "api/ratelimit.h"
 #include "cache/cache.h"
 #include "copy/phrasebank.h"
@@ -25,7 +26,8 @@ struct api {
     store_t *store;
     jobs_t *jobs;
     ratelimit_t *rl;
-    copy_data_t *copy_data;    /* phrase banks and platform data, for the rewrite routes */
+    copy_data_t *copy_data;
+    memo_t *memo;              /* request body -> cache key, for repeated bodies */    /* phrase banks and platform data, for the rewrite routes */
     /* knobs /v11/optimize may change while serving */
     atomic_int batch_size;
     atomic_int max_batch_size;
@@ -51,6 +53,8 @@ void problems_add(brief_problems_t *p, const char *field, const char *type, cons
 /* ---- request helpers (api.c) --------------------------------------- */
 /* 0 when the request carries an accepted key; otherwise answers 401. */
 int api_require_key(api_t *a, http_request_t *req, http_response_t *r);
+/* 0 when the Content-Type is JSON (or missing); otherwise answers 415. */
+int api_check_content_type(http_request_t *req, http_response_t *r);
 /* Checks content type and parses the body as strict JSON. 0 and *root, or
  * answers 415/400 and returns -1. */
 int api_read_json(http_request_t *req, http_response_t *r, json_t **root);
@@ -70,6 +74,7 @@ typedef struct gen_result {
     size_t output_len;
     int cache_hit;
     double seconds;
+    char key[BRIEF_KEY_LEN];    /* the brief's cache key */
     char code[32], message[256], field[64];
 } gen_result_t;
 

@@ -30,10 +30,12 @@ void h_batch_generate(api_t *a, http_request_t *req, http_response_t *r, const c
         return;
     }
     /* The old service validated the whole list before queueing anything. */
-    brief_problems_t all = {0};
+    brief_problems_t all;
+    problems_init(&all);
     for (size_t i = 0; i < n; i++) {
         brief_t b;
-        brief_problems_t p = {0};
+        brief_problems_t p;
+        problems_init(&p);
         if (brief_from_json(json_array_get(root, i), &req->arena, &b, &p) == 0) continue;
         for (size_t k = 0; k < p.n; k++) {
             char field[160];
@@ -142,7 +144,8 @@ void h_batch_status(api_t *a, http_request_t *req, http_response_t *r, const cha
     (void)param;
     json_t *root;
     if (api_read_json(req, r, &root) < 0) return;
-    brief_problems_t p = {0};
+    brief_problems_t p;
+    problems_init(&p);
     if (!json_is_array(root)) problems_add(&p, "", "list_type", "the body must be a JSON array of task ids");
     else if (json_array_size(root) > 1000) problems_add(&p, "", "too_long", "at most 1000 task ids per request");
     size_t i;
@@ -193,7 +196,8 @@ void h_feedback_post(api_t *a, http_request_t *req, http_response_t *r, const ch
     (void)param;
     json_t *root;
     if (api_read_json(req, r, &root) < 0) return;
-    brief_problems_t p = {0};
+    brief_problems_t p;
+    problems_init(&p);
     feedback_in_t f = {0};
     char *section = NULL, *history = NULL;
     if (!json_is_object(root)) {
@@ -266,7 +270,8 @@ void h_feedback_post(api_t *a, http_request_t *req, http_response_t *r, const ch
 void h_feedback_get(api_t *a, http_request_t *req, http_response_t *r, const char *param) {
     (void)param;
     feedback_query_t q = {0};
-    brief_problems_t p = {0};
+    brief_problems_t p;
+    problems_init(&p);
     q.limit = 20;
     q.variant_id = http_query(req, "variant_id");
     q.user_id = http_query(req, "user_id");

@@ -51,7 +51,8 @@ void h_rewrite(api_t *a, http_request_t *req, http_response_t *r, const char *pa
     if (api_rate_limit(a, req, r, route) < 0) return;
     json_t *root;
     if (api_read_json(req, r, &root) < 0) return;
-    brief_problems_t p = {0};
+    brief_problems_t p;
+    problems_init(&p);
     const char *text = NULL, *lang = "es", *cta = NULL;
     platform_t platform = PLATFORM_INSTAGRAM;
     if (!json_is_object(root)) {

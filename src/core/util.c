@@ -2,11 +2,14 @@
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 double now_mono(void) {
     struct timespec ts;
@@ -77,20 +80,44 @@ int iso8601_parse(const char *s, double *epoch) {
     return 0;
 }
 
-uint64_t rand_u64(void) {
+/* Reads 8 bytes from the OS; falls back to time mixing rather than abort. */
+static uint64_t os_random(void) {
     uint64_t v = 0;
     size_t got = 0;
     while (got < sizeof v) {
         ssize_t r = getrandom((char *)&v + got, sizeof v - got, 0);
         if (r < 0) {
             if (errno == EINTR) continue;
-            /* No entropy source: fall back to time mixing rather than abort. */
             v ^= (uint64_t)(now_wall() * 1e9) * 0x9E3779B97F4A7C15ULL;
             break;
         }
         got += (size_t)r;
     }
     return v;
+}
+
+/* splitmix64 per thread, seeded once from the OS: request ids and UUIDs
+ * need uniqueness, not secrecy, and a system call per request showed up in
+ * profiles. A fork bumps the generation so the child reseeds instead of
+ * repeating its parent's sequence. */
+static atomic_uint rand_generation = 1;
+static pthread_once_t rand_once = PTHREAD_ONCE_INIT;
+static void rand_after_fork(void) { atomic_fetch_add(&rand_generation, 1); }
+static void rand_register(void) { pthread_atfork(NULL, NULL, rand_after_fork); }
+
+uint64_t rand_u64(void) {
+    static _Thread_local uint64_t state;
+    static _Thread_local unsigned seeded_generation;
+    pthread_once(&rand_once, rand_register);
+    unsigned gen = atomic_load_explicit(&rand_generation, memory_order_relaxed);
+    if (seeded_generation != gen) {
+        state = os_random();
+        seeded_generation = gen;
+    }
+    uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
 }
 
 void uuid4(char out[UUID_LEN]) {

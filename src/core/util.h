@@ -22,7 +22,8 @@ int iso8601_parse(const char *s, double *epoch);
 #define UUID_LEN 37
 void uuid4(char out[UUID_LEN]);
 
-/* Uniformly random 64 bits from the OS (getrandom), never blocks after boot. */
+/* Uniformly random 64 bits: a per-thread generator seeded from the OS
+ * (getrandom). Not for secrets. */
 uint64_t rand_u64(void);
 
 /* Compares two NUL-terminated secrets in time that depends only on the

@@ -227,7 +227,9 @@ http_server_t *http_server_start(const http_options_t *opt, http_handler_fn fn, 
         free(s);
         return NULL;
     }
-    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    /* TURBO: read and write before asking epoll (sockets are non-blocking),
+     * which saves a system call per request on busy keep-alive connections. */
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG | MHD_USE_TURBO;
     if (ai->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
     s->daemon = MHD_start_daemon(
         flags, (uint16_t)opt->port, NULL, NULL, &on_request, s,
@@ -235,7 +237,7 @@ http_server_t *http_server_start(const http_options_t *opt, http_handler_fn fn, 
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(opt->threads > 0 ? opt->threads : 1),
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)opt->conn_timeout,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)opt->max_connections,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
         MHD_OPTION_NOTIFY_COMPLETED, &on_completed, s,
         MHD_OPTION_EXTERNAL_LOGGER, &on_mhd_error, NULL,

@@ -11,7 +11,7 @@
  *  - a Content-Length above max_body is answered 413 before any body byte is
  *    read; a chunked body that grows past it is answered 413 at that point;
  *  - request line + headers are bounded by MHD's per-connection memory pool
- *    (64 KiB): larger ones are refused by MHD itself;
+ *    (HTTP_CONN_MEMORY): larger ones are refused by MHD itself (431);
  *  - a connection idle for conn_timeout seconds is closed, so slow clients
  *    cost a socket and a few KiB each and never a worker thread. */
 #ifndef COPYD_HTTP_SERVER_H
@@ -21,6 +21,11 @@
 
 #include "core/arena.h"
 #include "core/buf.h"
+
+/* Per-connection memory: request line, headers and read buffer. 32 KiB
+ * takes headers far larger than browsers and clients send; MHD clears the
+ * pool on every request, so a larger pool costs time on every request. */
+#define HTTP_CONN_MEMORY (32 * 1024)
 
 typedef struct http_request {
     const char *method;       /* "GET", "POST", ... */
