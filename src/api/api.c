@@ -132,6 +132,25 @@ int api_read_json(http_request_t *req, http_response_t *r, json_t **root) {
     return 0;
 }
 
+json_t *api_read_batch(api_t *a, http_request_t *req, http_response_t *r, const char *too_large_fmt) {
+    json_t *root;
+    if (api_read_json(req, r, &root) < 0) return NULL;
+    if (!json_is_array(root)) {
+        json_decref(root);
+        api_validation_one(r, "body", "", "list_type", "the body must be a JSON array of briefs");
+        return NULL;
+    }
+    int max = atomic_load(&a->max_batch_size);
+    if (json_array_size(root) > (size_t)max) {
+        json_decref(root);
+        char msg[96];
+        snprintf(msg, sizeof msg, too_large_fmt, max);
+        api_error(r, 400, "batch_too_large", msg, NULL);
+        return NULL;
+    }
+    return root;
+}
+
 int api_model_param(api_t *a, http_request_t *req, http_response_t *r, engine_t **engine,
                     const char **model) {
     const char *name = http_query(req, "model_name");

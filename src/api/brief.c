@@ -250,17 +250,28 @@ typedef struct vctx {
     int oom;
 } vctx_t;
 
+void problems_vadd(brief_problems_t *pr, const char *field, const char *type, const char *fmt, va_list ap) {
+    pr->total++;
+    if (pr->n >= BRIEF_MAX_PROBLEMS) return;
+    brief_problem_t *p = &pr->items[pr->n++];
+    snprintf(p->field, sizeof p->field, "%s", field);
+    snprintf(p->type, sizeof p->type, "%s", type);
+    vsnprintf(p->msg, sizeof p->msg, fmt, ap);
+}
+
+void problems_add(brief_problems_t *pr, const char *field, const char *type, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    problems_vadd(pr, field, type, fmt, ap);
+    va_end(ap);
+}
+
 static void problem(vctx_t *v, const char *field, const char *type, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static void problem(vctx_t *v, const char *field, const char *type, const char *fmt, ...) {
-    v->pr->total++;
-    if (v->pr->n >= BRIEF_MAX_PROBLEMS) return;
-    brief_problem_t *p = &v->pr->items[v->pr->n++];
-    snprintf(p->field, sizeof p->field, "%s", field);
-    snprintf(p->type, sizeof p->type, "%s", type);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(p->msg, sizeof p->msg, fmt, ap);
+    problems_vadd(v->pr, field, type, fmt, ap);
     va_end(ap);
 }
 

@@ -18,6 +18,7 @@
 #define COPYD_API_BRIEF_H
 
 #include <jansson.h>
+#include <stdarg.h>
 #include <stddef.h>
 
 #include "core/arena.h"
@@ -129,6 +130,11 @@ typedef struct brief_problems {
 /* Empties a problem list. Only the counts are reset: the 13 KiB of items
  * are written as problems are found, so clearing is free on the hot path. */
 static inline void problems_init(brief_problems_t *p) { p->n = p->total = 0; }
+
+/* Adds one problem (counted in `total` even when the list is full). */
+void problems_add(brief_problems_t *p, const char *field, const char *type, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void problems_vadd(brief_problems_t *p, const char *field, const char *type, const char *fmt, va_list ap);
 
 /* Strict JSON parsing of an untrusted body (any JSON value). Rejects invalid
  * UTF-8, "\u0000", duplicate object keys, NaN/Infinity, integers and reals

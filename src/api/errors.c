@@ -71,18 +71,6 @@ void api_validation_error(http_response_t *r, const brief_problems_t *p, const c
     buf_putc(&r->body, '}');
 }
 
-void problems_add(brief_problems_t *p, const char *field, const char *type, const char *fmt, ...) {
-    p->total++;
-    if (p->n == BRIEF_MAX_PROBLEMS) return;
-    brief_problem_t *it = &p->items[p->n++];
-    snprintf(it->field, sizeof it->field, "%s", field);
-    snprintf(it->type, sizeof it->type, "%s", type);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(it->msg, sizeof it->msg, fmt, ap);
-    va_end(ap);
-}
-
 void api_validation_one(http_response_t *r, const char *where, const char *field, const char *type,
                         const char *msg) {
     brief_problems_t p;

@@ -293,22 +293,9 @@ void h_v11_generate(api_t *a, http_request_t *req, http_response_t *r, const cha
 
 void h_v11_batch(api_t *a, http_request_t *req, http_response_t *r, const char *param) {
     (void)param;
-    json_t *root;
-    if (api_read_json(req, r, &root) < 0) return;
-    if (!json_is_array(root)) {
-        json_decref(root);
-        api_validation_one(r, "body", "", "list_type", "the body must be a JSON array of briefs");
-        return;
-    }
+    json_t *root = api_read_batch(a, req, r, "Batch size exceeds maximum of %d");
+    if (!root) return;
     size_t n = json_array_size(root);
-    int max = atomic_load(&a->max_batch_size);
-    if (n > (size_t)max) {
-        json_decref(root);
-        char msg[96];
-        snprintf(msg, sizeof msg, "Batch size exceeds maximum of %d", max);
-        api_error(r, 400, "batch_too_large", msg, NULL);
-        return;
-    }
     buf_t before = BUF_INIT;
     api_system_stats(&before);
     double t0 = now_mono();

@@ -46,9 +46,6 @@ void api_validation_one(http_response_t *r, const char *where, const char *field
                         const char *msg);
 /* {"code","message","field"} object text, for batch items. */
 void api_error_object(buf_t *out, const char *code, const char *message, const char *field);
-/* Adds one problem to a list (for query and feedback validation). */
-void problems_add(brief_problems_t *p, const char *field, const char *type, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
 
 /* ---- request helpers (api.c) --------------------------------------- */
 /* 0 when the request carries an accepted key; otherwise answers 401. */
@@ -58,6 +55,9 @@ int api_check_content_type(http_request_t *req, http_response_t *r);
 /* Checks content type and parses the body as strict JSON. 0 and *root, or
  * answers 415/400 and returns -1. */
 int api_read_json(http_request_t *req, http_response_t *r, json_t **root);
+/* Reads a batch body: a JSON array of at most max_batch_size items. NULL
+ * when an error was answered; `too_large_fmt` words the 400 (with %d). */
+json_t *api_read_batch(api_t *a, http_request_t *req, http_response_t *r, const char *too_large_fmt);
 /* Resolves ?model_name= (default gpt2). 0 and the engine (NULL = default
  * order) or answers 400 and returns -1. */
 int api_model_param(api_t *a, http_request_t *req, http_response_t *r, engine_t **engine,

@@ -13,22 +13,9 @@ void h_batch_generate(api_t *a, http_request_t *req, http_response_t *r, const c
     engine_t *engine;
     const char *model;
     if (api_model_param(a, req, r, &engine, &model) < 0) return;
-    json_t *root;
-    if (api_read_json(req, r, &root) < 0) return;
-    if (!json_is_array(root)) {
-        json_decref(root);
-        api_validation_one(r, "body", "", "list_type", "the body must be a JSON array of briefs");
-        return;
-    }
+    json_t *root = api_read_batch(a, req, r, "El batch máximo permitido es %d.");
+    if (!root) return;
     size_t n = json_array_size(root);
-    int max = atomic_load(&a->max_batch_size);
-    if (n > (size_t)max) {
-        json_decref(root);
-        char msg[96];
-        snprintf(msg, sizeof msg, "El batch máximo permitido es %d.", max);
-        api_error(r, 400, "batch_too_large", msg, NULL);
-        return;
-    }
     /* The old service validated the whole list before queueing anything. */
     brief_problems_t all;
     problems_init(&all);
