@@ -162,11 +162,11 @@ void h_rewrite(api_t *a, http_request_t *req, http_response_t *r, const char *pa
         "character_count", (json_int_t)utf8_len(out), "word_count", (json_int_t)words, "readability_score",
         round(readability * 100) / 100, "engagement_prediction", round(engagement * 1000) / 1000, "platform_tips",
         tips, "evaluation_metrics", metrics, "compliance", "passed", 1, "rules", "violations", "not_understood");
-    json_t *o = json_pack("{s:[o], s:s, s:f, s:s, s:f, s:I, s:s, s:o, s:s, s:{s:s, s:s, s:s, s:s, s:b}}", "variants",
+    json_t *o = json_pack("{s:[o], s:s, s:f, s:s, s:f, s:I, s:s, s:o, s:s, s:{s:s, s:s, s:s, s:s, s:s, s:b}}", "variants",
                           variant, "best_variant_id", vid, "confidence_score", round(engagement * 1000) / 1000,
                           "model_used", "rewrite-v1", "generation_time", now_mono() - t0, "tokens_used",
                           (json_int_t)words, "tracking_id", tid, "optimization_suggestions", suggestions,
-                          "created_at", ts, "extra_metadata", "engine", "rewrite", "operation",
+                          "created_at", ts, "extra_metadata", "engine", "rewrite", "cache", "none", "operation",
                           optimize ? "optimize" : "refactor", "language", lang, "platform", platform_name(platform),
                           "cta_added", st.cta_added);
     free(out);

@@ -67,6 +67,7 @@ static enum MHD_Result send_response(req_ctx_t *ctx, http_response_t *resp) {
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
                             resp->content_type ? resp->content_type : "application/json");
     MHD_add_response_header(r, "X-Request-Id", ctx->req.request_id);
+    if (resp->close) MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
     if (resp->retry_after > 0) {
         char ra[16];
         snprintf(ra, sizeof ra, "%d", resp->retry_after);
@@ -115,6 +116,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         unsigned long n = atomic_fetch_add(&s->next_id, 1);
         snprintf(ctx->req.request_id, sizeof ctx->req.request_id, "%08x%08lx", s->id_prefix,
                  n & 0xFFFFFFFFUL);
+        /* Only plain chunked bodies are read: a stack of codings ("gzip,
+         * chunked") is refused, as RFC 9112 asks, instead of being read as
+         * something it is not. */
+        const char *te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+        if (te && strcasecmp(te, "chunked") != 0) {
+            http_response_t resp = {0};
+            resp.route = "unmatched";
+            resp.status = 501;
+            resp.close = 1;
+            buf_puts(&resp.body, "{\"detail\":\"unsupported Transfer-Encoding: only chunked is accepted\","
+                                 "\"error\":{\"code\":\"unsupported_transfer_encoding\",\"message\":"
+                                 "\"unsupported Transfer-Encoding: only chunked is accepted\",\"field\":null}}");
+            ctx->answered = 1;
+            return send_response(ctx, &resp);
+        }
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl) {
             char *end;

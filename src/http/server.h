@@ -52,6 +52,7 @@ typedef struct http_response {
     const char *content_type; /* static string; default application/json */
     buf_t body;
     int retry_after;          /* > 0 adds Retry-After: N */
+    int close;                /* close the connection after the answer */
     const char *route;        /* route pattern for logs and metrics */
     char log_note[128];       /* extra text for the log line (never secrets) */
 } http_response_t;
