@@ -4,7 +4,10 @@
 set -euo pipefail
 PKGS=(build-essential cmake pkg-config clang
       libmicrohttpd-dev libjansson-dev libhiredis-dev libsqlite3-dev libxxhash-dev
-      redis-server python3 wrk nginx-light)
+      libpcre2-dev
+      redis-server python3 wrk nginx-light
+      hunspell hunspell-es hunspell-en-us hunspell-pt-br hunspell-fr hunspell-it hunspell-de-de
+      grammalecte-cli)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
