@@ -281,8 +281,11 @@ void h_v11_generate(api_t *a, http_request_t *req, http_response_t *r, const cha
     r->status = 200;
     buf_puts(&r->body, "{\"version\":\"v11\",\"result\":");
     buf_append(&r->body, g.output, g.output_len);
-    buf_printf(&r->body, ",\"processing_time_seconds\":%.6f,\"cache_hit\":%s,\"timestamp\":\"%s\",\"system_stats_before\":",
-               now_mono() - t0, g.cache_hit ? "true" : "false", ts);
+    buf_puts(&r->body, ",\"processing_time_seconds\":");
+    buf_fixed6(&r->body, now_mono() - t0);
+    buf_puts(&r->body, g.cache_hit ? ",\"cache_hit\":true,\"timestamp\":\"" : ",\"cache_hit\":false,\"timestamp\":\"");
+    buf_puts(&r->body, ts);
+    buf_puts(&r->body, "\",\"system_stats_before\":");
     buf_append(&r->body, before.p, before.len);
     buf_puts(&r->body, ",\"system_stats_after\":");
     api_system_stats(&r->body);

@@ -90,6 +90,22 @@ void buf_json_num(buf_t *b, double v) {
         buf_printf(b, "%.6g", v);
 }
 
+void buf_fixed6(buf_t *b, double v) {
+    if (!(v >= 0) || v > 1e12) v = 0;
+    unsigned long long micro = (unsigned long long)(v * 1e6 + 0.5);
+    char tmp[32], *p = tmp + sizeof tmp;
+    for (int i = 0; i < 6; i++) {
+        *--p = (char)('0' + micro % 10);
+        micro /= 10;
+    }
+    *--p = '.';
+    do {
+        *--p = (char)('0' + micro % 10);
+        micro /= 10;
+    } while (micro);
+    buf_append(b, p, (size_t)(tmp + sizeof tmp - p));
+}
+
 char *buf_detach(buf_t *b, size_t *len) {
     if (b->oom) { buf_free(b); return NULL; }
     if (!b->p) buf_reserve(b, 0), b->p ? b->p[0] = '\0' : 0;

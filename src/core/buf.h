@@ -32,6 +32,9 @@ void buf_json_str(buf_t *b, const char *s);
 void buf_json_strn(buf_t *b, const char *s, size_t len);
 /* Appends a JSON number; non-finite values become 0 (JSON has no NaN). */
 void buf_json_num(buf_t *b, double v);
+/* Appends v >= 0 with exactly 6 decimals ("0.000123"), without printf:
+ * durations on every answer. Negative or non-finite values give 0.000000. */
+void buf_fixed6(buf_t *b, double v);
 /* Hands the memory to the caller (who frees it) and resets the buffer.
  * Returns NULL if the buffer ran out of memory. */
 char *buf_detach(buf_t *b, size_t *len);

@@ -23,19 +23,42 @@ double now_wall(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Writes `n` digits of v, zero-padded. */
+static char *put_digits(char *p, long v, int n) {
+    for (int i = n - 1; i >= 0; i--) {
+        p[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+    return p + n;
+}
+
 void iso8601_from(double t, char out[ISO8601_LEN]) {
+    /* Formatted by hand: this runs on every answer, and printf showed in
+     * profiles. Years outside 0..9999 are clamped. */
     time_t secs = (time_t)floor(t);
     long usec = (long)((t - (double)secs) * 1e6);
     if (usec < 0) usec = 0;
     if (usec > 999999) usec = 999999;
     struct tm tm;
     gmtime_r(&secs, &tm);
-    /* Formatted into a roomy buffer: the compiler cannot prove the fields
-     * are in range, and a year past 9999 must truncate, not overflow. */
-    char tmp[96];
-    snprintf(tmp, sizeof tmp, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, usec);
-    snprintf(out, ISO8601_LEN, "%.*s", ISO8601_LEN - 1, tmp);
+    long year = tm.tm_year + 1900L;
+    if (year < 0) year = 0;
+    if (year > 9999) year = 9999;
+    char *p = put_digits(out, year, 4);
+    *p++ = '-';
+    p = put_digits(p, tm.tm_mon + 1, 2);
+    *p++ = '-';
+    p = put_digits(p, tm.tm_mday, 2);
+    *p++ = 'T';
+    p = put_digits(p, tm.tm_hour, 2);
+    *p++ = ':';
+    p = put_digits(p, tm.tm_min, 2);
+    *p++ = ':';
+    p = put_digits(p, tm.tm_sec, 2);
+    *p++ = '.';
+    p = put_digits(p, usec, 6);
+    *p++ = 'Z';
+    *p = '\0';
 }
 
 void iso8601_now(char out[ISO8601_LEN]) { iso8601_from(now_wall(), out); }

@@ -23,6 +23,15 @@ static void test_buf(void) {
     buf_json_num(&b, 1.0 / 0.0);
     CHECK_STR(b.p, "3 0.25 0");
     buf_reset(&b);
+    buf_fixed6(&b, 0.0001234);
+    buf_putc(&b, ' ');
+    buf_fixed6(&b, 12.5);
+    buf_putc(&b, ' ');
+    buf_fixed6(&b, -1);
+    buf_putc(&b, ' ');
+    buf_fixed6(&b, 0.0 / 0.0);
+    CHECK_STR(b.p, "0.000123 12.500000 0.000000 0.000000");
+    buf_reset(&b);
     for (int i = 0; i < 10000; i++) buf_printf(&b, "%d,", i);
     CHECK(b.len == strlen(b.p) && strncmp(b.p + b.len - 5, "9999,", 5) == 0);
     size_t len;
@@ -55,9 +64,10 @@ static void test_time_ids(void) {
     char ts[ISO8601_LEN];
     iso8601_from(0, ts);
     CHECK_STR(ts, "1970-01-01T00:00:00.000000Z");
-    iso8601_from(1795671783.5, ts);
+    iso8601_from(1795671783.25, ts);
+    CHECK_STR(ts, "2026-11-26T05:43:03.250000Z");
     double t;
-    CHECK(iso8601_parse(ts, &t) == 0 && t > 1795671783.49 && t < 1795671783.51);
+    CHECK(iso8601_parse(ts, &t) == 0 && t > 1795671783.24 && t < 1795671783.26);
     CHECK(iso8601_parse("2026-11-26", &t) == 0 && t == 1795651200.0);
     CHECK(iso8601_parse("2026-11-26T10:00:00+02:00", &t) == 0 && t == 1795651200.0 + 8 * 3600);
     CHECK(iso8601_parse("2026-11-26T10:00", &t) == 0);
