@@ -1,4 +1,5 @@
 /* main.c -- the copyd command: `serve`, `generate`, `--help`, `--version`. */
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -117,9 +118,26 @@ static void generate_help(FILE *out) {
             "prints the output object (SPEC section 3) on standard output.\n"
             "A bad brief prints the error JSON and exits with status 1.\n"
             "Accepts the options of `copyd serve` that concern generation\n"
-            "(--template-data, --engine, --data-dir, --cache-size ...).\n\n"
+            "(--template-data, --engine, --data-dir, --cache-size ...). Without\n"
+            "--data-dir (or COPYD_DATA_DIR) it uses a temporary store, removed at exit.\n\n"
             "Example:\n  echo '{\"product_description\":\"Zapatillas\",\"target_platform\":\"instagram\","
             "\"tone\":\"casual\"}' | copyd generate\n");
+}
+
+/* Removes the files of a throw-away store directory (one level deep). */
+static void remove_tree(const char *dir) {
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *e;
+        char path[1024];
+        while ((e = readdir(d))) {
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+            unlink(path);
+        }
+        closedir(d);
+    }
+    rmdir(dir);
 }
 
 static char *read_all(FILE *f, size_t *len) {
@@ -184,13 +202,18 @@ static int cmd_generate(int argc, char **argv) {
         config_free(&cfg);
         return 2;
     }
-    /* A one-shot run keeps its store apart from a server's unless asked. */
+    /* A one-shot run shares nothing with a server unless asked: no Redis,
+     * and a throw-away store unless a data directory was given. */
     cfg.redis_url[0] = '\0';
+    char tmpdir[] = "/tmp/copyd-generate-XXXXXX";
+    int own_dir = strcmp(cfg.data_dir, "./copyd-data") == 0 && mkdtemp(tmpdir) != NULL;
+    if (own_dir) snprintf(cfg.data_dir, sizeof cfg.data_dir, "%s", tmpdir);
     char err[512];
     metrics_init();
     api_t *api = api_create(&cfg, err, sizeof err);
     if (!api) {
         fprintf(stderr, "copyd generate: %s\n", err);
+        if (own_dir) remove_tree(tmpdir);
         free(text);
         config_free(&cfg);
         return 1;
@@ -201,6 +224,7 @@ static int cmd_generate(int argc, char **argv) {
     free(out);
     free(text);
     api_destroy(api);
+    if (own_dir) remove_tree(tmpdir);
     config_free(&cfg);
     return status == 200 ? 0 : 1;
 }
