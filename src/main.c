@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "http/server.h"
+#include "llm/cli.h"
 #include "stats/metrics.h"
 #include "stats/sysstats.h"
 
@@ -22,6 +23,9 @@ static void usage(FILE *out) {
             "Usage:\n"
             "  copyd serve [OPTIONS]       serve the HTTP API (copyd serve --help)\n"
             "  copyd generate [FILE|-]     print the output JSON for one brief (copyd generate --help)\n"
+            "  copyd complete --model FILE --prompt TEXT -n N   continue a text with a GGUF model\n"
+            "  copyd tokenize --model FILE  print the token ids of standard input\n"
+            "  copyd model info FILE       describe a GGUF model\n"
             "  copyd --version             print the version\n"
             "  copyd --help                show this help\n\n"
             "See README.md for the routes, configuration and examples.\n",
@@ -245,6 +249,9 @@ int main(int argc, char **argv) {
     }
     if (strcmp(cmd, "serve") == 0) return cmd_serve(argc, argv);
     if (strcmp(cmd, "generate") == 0) return cmd_generate(argc, argv);
+    if (strcmp(cmd, "complete") == 0) return llm_cmd_complete(argc, argv);
+    if (strcmp(cmd, "tokenize") == 0) return llm_cmd_tokenize(argc, argv);
+    if (strcmp(cmd, "model") == 0) return llm_cmd_model(argc, argv);
     fprintf(stderr, "copyd: unknown command '%s'\n\n", cmd);
     usage(stderr);
     return 2;

@@ -20,6 +20,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* Metadata value types (GGUF spec numbering). */
 typedef enum {
@@ -108,5 +109,11 @@ const gguf_kv_t *gguf_get_arr(const gguf_t *g, const char *key, gguf_vtype_t typ
 const gguf_tensor_t *gguf_tensor(const gguf_t *g, const char *name);
 
 const char *gguf_vtype_name(gguf_vtype_t t);
+
+/* `copyd model info`: a human-readable summary of the file (format version,
+ * architecture and its size keys, tensor count and a histogram of tensor
+ * types, tokenizer model/pre/vocabulary size, chat template first line).
+ * Returns 0, or -1 when writing to `out` failed. */
+int gguf_print_info(const gguf_t *g, FILE *out);
 
 #endif
