@@ -130,6 +130,7 @@ static char *trimmed(ctx_t *x, const char *s) {
  * "Acme Cloud" and "iPhone" stay). */
 static char *mid_sentence(ctx_t *x, const char *s) {
     char *p = keep(x, s, strlen(s));
+    if (x->L->keep_case) return p;
     const char *sp = strchr(p, ' ');
     if (!sp || !text_starts_upper(p) || text_starts_upper(sp + 1) || (!isalpha((unsigned char)sp[1]) && (unsigned char)sp[1] < 0x80))
         return p;
@@ -175,6 +176,25 @@ static void join_list(ctx_t *x, const char *const *items, size_t n, buf_t *o) {
     }
 }
 
+/* 1 when folded text `f` has a word that is `w` (folded, one word of 5+
+ * letters) with another final vowel or ending of up to two letters:
+ * "garantizada" for a banned "garantizado", "garantita" for "garantito".
+ * Generation is stricter than the check, so an inflected form of a banned
+ * word is never written by the engine itself. */
+static int has_inflected(const char *f, const char *w) {
+    size_t wl = strlen(w);
+    if (wl < 5 || strchr(w, ' ')) return 0;
+    size_t stem = wl - 1; /* drop the final letter ("garantizad") */
+    for (const char *p = f; *p; p++) {
+        if (p > f && ((unsigned char)p[-1] >= 0x80 || isalnum((unsigned char)p[-1]))) continue;
+        if (strncmp(p, w, stem) != 0) continue;
+        size_t e = stem;
+        while ((unsigned char)p[e] >= 0x80 || isalnum((unsigned char)p[e])) e++;
+        if (e <= stem + 2) return 1;
+    }
+    return 0;
+}
+
 static int phrase_ok(const ctx_t *x, const pb_phrase_t *ph) {
     if ((ph->needs & PB_NEED_AUDIENCE) && !x->audience_lc) return 0;
     if ((ph->needs & PB_NEED_KEYWORDS) && !x->keywords) return 0;
@@ -183,7 +203,8 @@ static int phrase_ok(const ctx_t *x, const pb_phrase_t *ph) {
     if ((ph->flags & PB_F_EMOJI) && !x->emoji_ok) return 0;
     if (x->rs.n_banned)
         for (size_t i = 0; i < x->rs.n; i++)
-            if (x->rs.rules[i].kind == RULE_BANNED_WORD && text_has_word(ph->folded, strlen(ph->folded), x->rs.rules[i].folded, 1, 0))
+            if (x->rs.rules[i].kind == RULE_BANNED_WORD && (text_has_word(ph->folded, strlen(ph->folded), x->rs.rules[i].folded, 1, 0) ||
+                                                            has_inflected(ph->folded, x->rs.rules[i].folded)))
                 return 0;
     return 1;
 }
@@ -390,7 +411,11 @@ static void hard_cut(buf_t *o, long max_cps, long max_words) {
         size_t sp = cut;
         while (sp > 0 && o->p[sp] != ' ' && o->p[sp] != '\n') sp--;
         if (sp > 0) cut = sp;
-        while (cut > 0 && strchr(" \n,;:-", o->p[cut - 1])) cut--;
+        for (;;) { /* trailing separators, and the no-break space French puts before ':' */
+            if (cut > 0 && strchr(" \n,;:-", o->p[cut - 1])) cut--;
+            else if (cut > 1 && (unsigned char)o->p[cut - 2] == 0xC2 && (unsigned char)o->p[cut - 1] == 0xA0) cut -= 2;
+            else break;
+        }
         o->len = cut;
         o->p[cut] = '\0';
         if (!text_ends_sentence(o->p, o->len)) buf_puts(o, "\xE2\x80\xA6");
@@ -465,7 +490,9 @@ static void compose_variant(ctx_t *x, int vi, int attempt, variant_t *v, buf_t *
             for (size_t k = 0; k < b->brand_voice.preferred_phrases.n; k++) {
                 const char *s = b->brand_voice.preferred_phrases.items[k];
                 if (k) buf_putc(&x->scratch, ' ');
+                size_t at = x->scratch.len;
                 buf_puts(&x->scratch, s);
+                if (x->scratch.p) text_upper_first(x->scratch.p + at); /* written as a sentence of its own */
                 if (!text_ends_sentence(s, strlen(s))) buf_putc(&x->scratch, '.');
             }
             p->s = keep(x, x->scratch.p, x->scratch.len);
@@ -598,7 +625,7 @@ static void score_variant(ctx_t *x, variant_t *v, buf_t *tmp) {
     v->fp = XXH3_64bits(tmp->p ? tmp->p : "", tmp->len);
     v->text_chars = cps_of(v->text);
     v->words = words_of(v->headline) + words_of(v->text) + words_of(v->cta);
-    text_stats_t st = {0, 0, 0};
+    text_stats_t st = {0};
     text_stats_add(x->L->code, v->headline, strlen(v->headline), &st);
     text_stats_add(x->L->code, v->text, strlen(v->text), &st);
     text_stats_add(x->L->code, v->cta, strlen(v->cta), &st);

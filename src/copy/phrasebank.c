@@ -242,6 +242,10 @@ static int load_lang(copy_data_t *d, const char *dir, const char *code, char *er
         if (!has_kp) { snprintf(err, errsz, "%s: 'frameworks.%s' has no @keypoints part", path, key); goto out; }
     }
 
+    const json_t *lms = json_object_get(root, "lower_mid_sentence");
+    if (lms && !json_is_boolean(lms)) { snprintf(err, errsz, "%s: 'lower_mid_sentence' must be true or false", path); goto out; }
+    lang->keep_case = lms && json_is_false(lms);
+
     /* list words and bullets */
     const json_t *list = json_object_get(root, "list");
     const char *andw = json_string_value(json_object_get(list, "and"));

@@ -11,6 +11,10 @@
  * and its tips in platforms.json, no code. Any broken file makes the load
  * fail with "<file>: <what is wrong>".
  *
+ * Optional "lower_mid_sentence" (default true) says whether a brief's text may
+ * have its first letter lower-cased mid-sentence; German sets it false since
+ * its nouns keep their capital.
+ *
  * Phrases are templates with placeholders {product}, {product_lc},
  * {audience_lc} and {keywords}; at load each gets flags (price words, '!',
  * emoji, question, product mention) and a folded copy so generation can
@@ -81,6 +85,8 @@ typedef struct pb_lang {
     pb_slot_t *slots;
     int nslots;
     const char *and_word, *and_before_i; /* "y" / "e" ("e" before an i- sound), NULL if none */
+    int keep_case;                 /* "lower_mid_sentence": false -- brief text keeps its
+                                      capitals mid-sentence (German nouns) */
     const char *bullets[PB_BULLETS_MAX], *bullets_emoji[PB_BULLETS_MAX];
     int nbullets, nbullets_emoji;
     const char **stopwords;        /* folded */

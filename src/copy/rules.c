@@ -23,10 +23,11 @@ struct rules_lang {
     strv_t topics[FLAG_KINDS];
     struct {
         rule_kind_t kind;
-        strv_t prefixes, units;
+        strv_t prefixes, units, suffixes; /* "max 50 words" / "50 mots maximum" */
     } numeric[NUMERIC_MAX];
     size_t n_numeric;
     strv_t word_prefixes, banned_prefixes, banned_strip;
+    strv_t banned_suffixes; /* "das Wort X vermeiden", "X interdit": verb or ban after the word */
     int banned_max_words;
     strv_t price_words, currency_codes;
 };
@@ -48,7 +49,12 @@ void rules_lang_free(rules_lang_t *l) {
     if (!l) return;
     for (int k = 0; k < FLAG_KINDS; k++) { strv_free(&l->exact[k]); strv_free(&l->topics[k]); }
     strv_free(&l->negations);
-    for (size_t i = 0; i < l->n_numeric; i++) { strv_free(&l->numeric[i].prefixes); strv_free(&l->numeric[i].units); }
+    for (size_t i = 0; i < l->n_numeric; i++) {
+        strv_free(&l->numeric[i].prefixes);
+        strv_free(&l->numeric[i].units);
+        strv_free(&l->numeric[i].suffixes);
+    }
+    strv_free(&l->banned_suffixes);
     strv_free(&l->word_prefixes);
     strv_free(&l->banned_prefixes);
     strv_free(&l->banned_strip);
@@ -125,6 +131,10 @@ rules_lang_t *rules_lang_load(const char *path, char *err, size_t errsz) {
     if (load_strv(json_object_get(root, "banned_prefixes"), path, "banned_prefixes", &l->banned_prefixes, err, errsz) < 0) goto fail;
     if (load_strv(json_object_get(root, "banned_strip"), path, "banned_strip", &l->banned_strip, err, errsz) < 0) goto fail;
     if (load_strv(json_object_get(root, "price_words"), path, "price_words", &l->price_words, err, errsz) < 0) goto fail;
+    /* optional: languages that put the verb after the banned word */
+    if (json_object_get(root, "banned_suffixes") &&
+        load_strv(json_object_get(root, "banned_suffixes"), path, "banned_suffixes", &l->banned_suffixes, err, errsz) < 0)
+        goto fail;
     if (load_strv(json_object_get(root, "currency_codes"), path, "currency_codes", &l->currency_codes, err, errsz) < 0) goto fail;
     qsort(l->price_words.v, l->price_words.n, sizeof *l->price_words.v, cmp_str); /* bsearch in price_in_folded */
     const json_t *bmw = json_object_get(root, "banned_max_words");
@@ -151,6 +161,8 @@ rules_lang_t *rules_lang_load(const char *path, char *err, size_t errsz) {
         l->n_numeric = i + 1;
         if (load_strv(json_object_get(e, "prefixes"), path, w, &l->numeric[i].prefixes, err, errsz) < 0) goto fail;
         if (load_strv(json_object_get(e, "units"), path, w, &l->numeric[i].units, err, errsz) < 0) goto fail;
+        if (json_object_get(e, "suffixes") && load_strv(json_object_get(e, "suffixes"), path, w, &l->numeric[i].suffixes, err, errsz) < 0)
+            goto fail;
     }
     json_decref(root);
     return l;
@@ -176,15 +188,35 @@ static size_t count_words_norm(const char *s) {
 }
 
 static int is_quote_cp(uint32_t cp) {
-    return (cp < 0x80 && ispunct((int)cp)) || cp == 0xAB || cp == 0xBB || cp == 0xBF || cp == 0xA1 ||
-           cp == 0x2018 || cp == 0x2019 || cp == 0x201C || cp == 0x201D;
+    return (cp < 0x80 && ispunct((int)cp)) || cp == 0xAB || cp == 0xBB || cp == 0xBF || cp == 0xA1 || cp == 0xA0 ||
+           cp == 0x2018 || cp == 0x2019 || cp == 0x201A || cp == 0x201C || cp == 0x201D || cp == 0x201E ||
+           cp == 0x2039 || cp == 0x203A || cp == 0x202F;
 }
 
-/* The last `k` words of the original restriction, quotes and punctuation
- * trimmed from both ends, so "Avoid the word 'Healthy'" shows "Healthy". */
-static void original_tail(const char *orig, size_t k, char *out, size_t outsz) {
-    size_t len = strlen(orig), end = len;
-    while (end > 0 && isspace((unsigned char)orig[end - 1])) end--;
+/* Length of orig[0..end) without trailing spaces, quotes and punctuation
+ * ("« bon marché »" -> "« bon marché"). */
+static size_t trim_tail(const char *orig, size_t end) {
+    while (end > 0) {
+        size_t b = end - 1;
+        while (b > 0 && ((unsigned char)orig[b] & 0xC0) == 0x80) b--;
+        uint32_t cp;
+        utf8_decode(orig + b, end - b, &cp);
+        if (!(cp < 0x80 && isspace((int)cp)) && !(is_quote_cp(cp) && cp != '-')) break;
+        end = b;
+    }
+    return end;
+}
+
+/* The last `k` words of the original restriction after skipping its last
+ * `skip` words, quotes and punctuation trimmed from both ends, so "Avoid the
+ * word 'Healthy'" shows "Healthy" and "das Wort „billig“ vermeiden" (skip 1)
+ * shows "billig". */
+static void original_tail(const char *orig, size_t k, size_t skip, char *out, size_t outsz) {
+    size_t end = trim_tail(orig, strlen(orig));
+    for (size_t s = 0; s < skip; s++) {
+        while (end > 0 && !isspace((unsigned char)orig[end - 1])) end--;
+        end = trim_tail(orig, end);
+    }
     size_t start = end, words = 0;
     while (start > 0 && words < k) {
         while (start > 0 && !isspace((unsigned char)orig[start - 1])) start--;
@@ -214,9 +246,28 @@ static void original_tail(const char *orig, size_t k, char *out, size_t outsz) {
     out[n] = '\0';
 }
 
-/* `rest` (normal form) names a banned word or phrase: strip articles, check
- * the word count, fill the rule. */
+/* If `s` ends with a space and the words of `suffix`, returns the length of
+ * what comes before that space; 0 otherwise. */
+static size_t before_suffix(const char *s, size_t n, const char *suffix) {
+    size_t k = strlen(suffix);
+    if (n > k + 1 && s[n - k - 1] == ' ' && memcmp(s + n - k, suffix, k) == 0) return n - k - 1;
+    return 0;
+}
+
+/* `rest` (normal form) names a banned word or phrase: strip articles and a
+ * trailing verb ("vermeiden"), check the word count, fill the rule. */
 static int banned_from_rest(const rules_lang_t *l, const char *rest, const char *orig, rule_t *out) {
+    char cut[1001];
+    size_t skip = 0, rn = strlen(rest);
+    for (size_t i = 0; i < l->banned_suffixes.n && rn < sizeof cut; i++) {
+        size_t b = before_suffix(rest, rn, l->banned_suffixes.v[i]);
+        if (!b) continue;
+        memcpy(cut, rest, b);
+        cut[b] = '\0';
+        skip = count_words_norm(l->banned_suffixes.v[i]);
+        rest = cut;
+        break;
+    }
     for (int again = 1; again;) {
         again = 0;
         for (size_t i = 0; i < l->banned_strip.n; i++) {
@@ -227,8 +278,8 @@ static int banned_from_rest(const rules_lang_t *l, const char *rest, const char 
     size_t words = count_words_norm(rest);
     if (words == 0 || words > (size_t)l->banned_max_words || strlen(rest) >= RULE_VALUE_MAX) return 0;
     out->kind = RULE_BANNED_WORD;
-    snprintf(out->folded, sizeof out->folded, "%s", rest);
-    original_tail(orig, words, out->value, sizeof out->value);
+    memcpy(out->folded, rest, strlen(rest) + 1); /* < RULE_VALUE_MAX, checked above */
+    original_tail(orig, words, skip, out->value, sizeof out->value);
     char chk[RULE_VALUE_MAX];
     text_normalize(out->value, strlen(out->value), chk);
     if (strcmp(chk, out->folded) != 0) snprintf(out->value, sizeof out->value, "%s", out->folded);
@@ -256,6 +307,23 @@ static int parse_specific(const rules_lang_t *l, const char *norm, const char *o
                 }
             }
         }
+        /* "<n> <unit> <suffix>": "50 mots maximum", "200 Zeichen maximal" */
+        if (isdigit((unsigned char)norm[0]) && l->numeric[i].suffixes.n) {
+            char *end;
+            long n = strtol(norm, &end, 10);
+            if (*end != ' ' || n <= 0 || n > 1000000) continue;
+            for (size_t u = 0; u < l->numeric[i].units.n; u++) {
+                const char *r = after_prefix(end + 1, l->numeric[i].units.v[u]);
+                if (!r) continue;
+                for (size_t sf = 0; sf < l->numeric[i].suffixes.n; sf++)
+                    if (strcmp(r, l->numeric[i].suffixes.v[sf]) == 0) {
+                        out->kind = l->numeric[i].kind;
+                        out->n = n;
+                        snprintf(out->value, sizeof out->value, "%ld", n);
+                        return 1;
+                    }
+            }
+        }
     }
     for (size_t i = 0; i < l->word_prefixes.n; i++) {
         const char *r = after_prefix(norm, l->word_prefixes.v[i]);
@@ -276,6 +344,16 @@ static int parse_generic(const rules_lang_t *l, const char *norm, const char *or
     for (size_t i = 0; i < l->banned_prefixes.n; i++) {
         const char *r = after_prefix(norm, l->banned_prefixes.v[i]);
         if (r && banned_from_rest(l, r, orig, out)) return 1;
+    }
+    /* "X vermeiden", "X interdit": banned_from_rest strips the suffix itself */
+    size_t n = strlen(norm);
+    for (size_t i = 0; i < l->banned_suffixes.n; i++) {
+        const char *sf = l->banned_suffixes.v[i];
+        if (!before_suffix(norm, n, sf)) continue;
+        /* alone, only a suffix that negates bans: "X vermeiden" does, "Du-Form verwenden" does not */
+        int neg = 0;
+        for (size_t k = 0; k < l->negations.n && !neg; k++) neg = text_has_word(sf, strlen(sf), l->negations.v[k], 0, 1);
+        if (neg && banned_from_rest(l, norm, orig, out)) return 1;
     }
     return 0;
 }

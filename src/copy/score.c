@@ -77,8 +77,152 @@ int syllables_en(const char *w, size_t len) {
     return count ? count : 1;
 }
 
+/* Decodes a word into lower-case code points (ASCII and Latin-1 letters;
+ * others kept). Returns the count; *letters gets the letters seen. */
+static size_t word_cps(const char *w, size_t len, uint32_t *out, size_t max, int *letters) {
+    size_t n = 0, i = 0;
+    *letters = 0;
+    while (i < len && n < max) {
+        uint32_t cp;
+        i += utf8_decode(w + i, len - i, &cp);
+        if (cp < 0x80) cp = (uint32_t)tolower((int)cp);
+        else if (cp >= 0xC0 && cp <= 0xDE && cp != 0xD7) cp += 0x20;
+        if (is_letter(cp)) (*letters)++;
+        out[n++] = cp;
+    }
+    return n;
+}
+
+/* Portuguese / Italian vowel classes: 1 strong, 2 weak, 3 accented weak
+ * that breaks a diphthong, 4 nasal (takes the next vowel). */
+static int pt_vowel(uint32_t cp) {
+    switch (cp) {
+    case 'a': case 'e': case 'o': case 0xE1: case 0xE9: case 0xF3: case 0xE2: case 0xEA: case 0xF4: case 0xE0: return 1;
+    case 0xE3: case 0xF5: return 4;                 /* ã õ */
+    case 0xED: case 0xFA: return 3;                 /* í ú */
+    case 'i': case 'u': case 0xFC: return 2;
+    default: return 0;
+    }
+}
+
+static int it_vowel(uint32_t cp) {
+    switch (cp) {
+    case 'a': case 'e': case 'o': case 0xE0: case 0xE8: case 0xE9: case 0xF2: case 0xF3: return 1;
+    case 0xEC: case 0xF9: case 0xED: case 0xFA: case 0xEE: return 1; /* ì ù: stressed, but "più" is one syllable */
+    case 'i': case 'u': return 2;
+    default: return 0;
+    }
+}
+
+/* Romance nuclei shared by Portuguese and Italian (see score.h). */
+static int syllables_romance(const char *w, size_t len, int (*vclass)(uint32_t)) {
+    uint32_t c[64];
+    int letters;
+    size_t n = word_cps(w, len, c, 64, &letters);
+    if (!letters) return 0;
+    int count = 0, prev = 0;
+    for (size_t k = 0; k < n; k++) {
+        int v = vclass(c[k]);
+        /* u of qu/gu before e/i is not a vowel */
+        if (c[k] == 'u' && k > 0 && (c[k - 1] == 'q' || c[k - 1] == 'g') && k + 1 < n && vclass(c[k + 1]) &&
+            (c[k + 1] == 'e' || c[k + 1] == 'i' || c[k + 1] == 0xE9 || c[k + 1] == 0xEA || c[k + 1] == 0xE8))
+            v = 0;
+        if (!v) { prev = 0; continue; }
+        if (!prev) count++;
+        else if (prev == 4) { /* nasal: ão, ãe, õe */ }
+        else if ((prev == 1 || prev == 3 || prev == 4) && (v == 1 || v == 3 || v == 4)) count++; /* hiatus */
+        else if (prev == 3 || v == 3) count++;
+        else if (v == 2 && prev == 1 && k + 1 < n && vclass(c[k + 1])) count++; /* glide opens the next one */
+        prev = v;
+    }
+    return count ? count : 1;
+}
+
+int syllables_pt(const char *w, size_t len) { return syllables_romance(w, len, pt_vowel); }
+int syllables_it(const char *w, size_t len) { return syllables_romance(w, len, it_vowel); }
+
+static int fr_vowel(uint32_t cp) {
+    switch (cp) {
+    case 'a': case 'e': case 'i': case 'o': case 'u': case 'y':
+    case 0xE0: case 0xE2: case 0xE6: case 0xEE: case 0xF4: case 0xF9: case 0xFB: case 0xFF: case 0x153: return 1;
+    case 0xE9: case 0xE8: case 0xEA: case 0xEB: case 0xEF: case 0xFC: return 2; /* é è ê ë ï ü: alone */
+    default: return 0;
+    }
+}
+
+int syllables_fr(const char *w, size_t len) {
+    uint32_t c[64];
+    int letters;
+    size_t n = word_cps(w, len, c, 64, &letters);
+    if (!letters) return 0;
+    while (n > 0 && !is_letter(c[n - 1])) n--; /* trailing punctuation */
+    /* final mute e / es */
+    size_t end = n;
+    if (end >= 3 && c[end - 1] == 's' && c[end - 2] == 'e') end -= 2;
+    else if (end >= 2 && c[end - 1] == 'e') end -= 1;
+    int before = 0;
+    for (size_t k = 0; k < end; k++) before |= fr_vowel(c[k]) != 0;
+    if (!before) end = n;
+    int count = 0, prev = 0;
+    for (size_t k = 0; k < end; k++) {
+        int v = fr_vowel(c[k]);
+        if (c[k] == 'u' && k > 0 && (c[k - 1] == 'q' || c[k - 1] == 'g') && k + 1 < end && fr_vowel(c[k + 1])) v = 0;
+        if (!v) { prev = 0; continue; }
+        if (!prev || v == 2 || prev == 2) count++;
+        prev = v;
+    }
+    return count ? count : 1;
+}
+
+static int de_vowel(uint32_t cp) {
+    return cp == 'a' || cp == 'e' || cp == 'i' || cp == 'o' || cp == 'u' || cp == 'y' || cp == 0xE4 || cp == 0xF6 || cp == 0xFC;
+}
+
+static int de_joins(uint32_t a, uint32_t b) {
+    return (a == 'a' && (b == 'i' || b == 'y' || b == 'u' || b == 'a')) || (a == 'e' && (b == 'i' || b == 'y' || b == 'u' || b == 'e')) ||
+           (a == 0xE4 && b == 'u') || (a == 'i' && b == 'e') || (a == 'o' && b == 'o');
+}
+
+int syllables_de(const char *w, size_t len) {
+    uint32_t c[64];
+    int letters;
+    size_t n = word_cps(w, len, c, 64, &letters);
+    if (!letters) return 0;
+    int count = 0, glen = 0;
+    for (size_t k = 0; k < n; k++) {
+        int v = de_vowel(c[k]);
+        if (c[k] == 'u' && k > 0 && c[k - 1] == 'q') v = 0;
+        if (!v) { glen = 0; continue; }
+        if (glen == 1 && de_joins(c[k - 1], c[k])) { glen = 2; continue; }
+        count++;
+        glen = 1;
+    }
+    return count ? count : 1;
+}
+
+int syllables_for(const char *lang, const char *w, size_t len) {
+    if (lang && lang[0] && lang[1] && !lang[2]) {
+        if (!strcmp(lang, "es")) return syllables_es(w, len);
+        if (!strcmp(lang, "pt")) return syllables_pt(w, len);
+        if (!strcmp(lang, "it")) return syllables_it(w, len);
+        if (!strcmp(lang, "fr")) return syllables_fr(w, len);
+        if (!strcmp(lang, "de")) return syllables_de(w, len);
+    }
+    return syllables_en(w, len);
+}
+
+static long letters_of(const char *s, size_t n) {
+    long k = 0;
+    size_t i = 0;
+    while (i < n) {
+        uint32_t cp;
+        i += utf8_decode(s + i, n - i, &cp);
+        if (is_letter(cp)) k++;
+    }
+    return k;
+}
+
 void text_stats_add(const char *lang, const char *s, size_t n, text_stats_t *st) {
-    int es = lang && strcmp(lang, "es") == 0;
     long words_in_sentence = 0;
     size_t i = 0;
     while (i < n) {
@@ -92,7 +236,7 @@ void text_stats_add(const char *lang, const char *s, size_t n, text_stats_t *st)
         const char *tok = s + start;
         size_t tl = i - start;
         if (tok[0] == '#') continue; /* hashtags are not prose */
-        int syl = es ? syllables_es(tok, tl) : syllables_en(tok, tl);
+        int syl = syllables_for(lang, tok, tl);
         if (syl == 0) {
             int digit = 0;
             for (size_t k = 0; k < tl; k++) if (isdigit((unsigned char)tok[k])) digit = 1;
@@ -101,6 +245,7 @@ void text_stats_add(const char *lang, const char *s, size_t n, text_stats_t *st)
         }
         st->words++;
         st->syllables += syl;
+        st->letters += letters_of(tok, tl);
         words_in_sentence++;
         if (text_ends_sentence(tok, tl)) { st->sentences++; words_in_sentence = 0; }
     }
@@ -112,11 +257,16 @@ static double clamp01(double v) { return v < 0 ? 0 : v > 1 ? 1 : v; }
 double readability_score(const char *lang, const text_stats_t *st) {
     if (st->words == 0) return 0;
     double sentences = st->sentences ? (double)st->sentences : 1.0;
-    double wps = (double)st->words / sentences;
-    double spw = (double)st->syllables / (double)st->words;
+    double asl = (double)st->words / sentences;
+    double asw = (double)st->syllables / (double)st->words;
     double r;
-    if (lang && strcmp(lang, "es") == 0) r = 206.84 - 0.60 * (spw * 100.0) - 1.02 * wps;
-    else r = 206.835 - 1.015 * wps - 84.6 * spw;
+    if (!lang) lang = "";
+    if (strcmp(lang, "es") == 0) r = 206.84 - 0.60 * (asw * 100.0) - 1.02 * asl;
+    else if (strcmp(lang, "pt") == 0) r = 248.835 - 1.015 * asl - 84.6 * asw;
+    else if (strcmp(lang, "fr") == 0) r = 207.0 - 1.015 * asl - 73.6 * asw;
+    else if (strcmp(lang, "de") == 0) r = 180.0 - asl - 58.5 * asw;
+    else if (strcmp(lang, "it") == 0) r = 89.0 + (300.0 * sentences - 10.0 * (double)st->letters) / (double)st->words;
+    else r = 206.835 - 1.015 * asl - 84.6 * asw;
     return r < 0 ? 0 : r > 100 ? 100 : r;
 }
 

@@ -1,13 +1,21 @@
 /* score.h -- readability and engagement scores of a piece of copy.
  *
- * Readability (0..100, higher is easier):
+ * Readability (0..100, higher is easier), one formula per language, each
+ * clamped to 0..100. ASL = words per sentence, ASW = syllables per word:
  *   es: Fernández-Huerta, 206.84 - 0.60*P - 1.02*F, P = syllables per 100
  *       words, F = words per sentence. (Fernández-Huerta's adaptation of
  *       Flesch; the often-copied "sentences per 100 words" reading of F
  *       rewards long sentences and is a known transcription error.)
- *   en and every other language: Flesch Reading Ease,
- *       206.835 - 1.015*(words/sentences) - 84.6*(syllables/words).
- *   Both are clamped to 0..100.
+ *   en: Flesch Reading Ease, 206.835 - 1.015*ASL - 84.6*ASW.
+ *   pt: Flesch adapted to Portuguese (Martins et al., 1996),
+ *       248.835 - 1.015*ASL - 84.6*ASW.
+ *   fr: Kandel & Moles (1958), 207 - 1.015*ASL - 73.6*ASW.
+ *   de: Amstad (1978), 180 - ASL - 58.5*ASW.
+ *   it: Gulpease (1988), letter based, 89 + (300*sentences - 10*letters)/words.
+ *   any other language: Flesch with the English counter.
+ *
+ * Syllable counters are written-form heuristics good for readability
+ * averages, not for hyphenation; each is tested on known words.
  *
  * Engagement prediction (0..1) is a weighted sum of features, each 0..1,
  * reported one by one as the variant's evaluation_metrics:
@@ -32,16 +40,34 @@
  * syllable) and a silent "-ed". At least 1 for any word with a letter. */
 int syllables_es(const char *word, size_t len);
 int syllables_en(const char *word, size_t len);
+/* Portuguese and Italian: vowel nuclei as in Spanish (strong a e o and
+ * accented vowels; weak i u), plus: a weak vowel between a strong vowel and
+ * another vowel opens the next syllable ("saia" sai-a, "aiuto" a-iu-to);
+ * Portuguese nasal ã/õ take the following vowel ("pão", "mãe"); Italian
+ * accented ì ù are strong but do not break ("più"). "qu"/"gu" count as one
+ * consonant before e/i. */
+int syllables_pt(const char *word, size_t len);
+int syllables_it(const char *word, size_t len);
+/* French: vowel groups (a e i o u y and accented ones), where é è ê ë ï ü
+ * stand alone ("réalité" 4, "réunion" 3); a final mute "e"/"es" is dropped
+ * when another vowel remains ("école" 2, "dépenses" 2). */
+int syllables_fr(const char *word, size_t len);
+/* German: vowel groups where only the digraphs ai ay au ei ey eu äu ie aa ee
+ * oo join ("Freude" 2, "Theater" 3, "Familie" 3); "qu" is a consonant. */
+int syllables_de(const char *word, size_t len);
+/* The counter of `lang` (English for languages without one). */
+int syllables_for(const char *lang, const char *word, size_t len);
 
 typedef struct text_stats {
     long words, sentences, syllables;
+    long letters;   /* letters of the words (Gulpease) */
 } text_stats_t;
 
 /* Adds the words, sentences and syllables of s[0..n) to `st`. A sentence
  * ends at . ! ? … or a line break; text without an end counts as one. */
 void text_stats_add(const char *lang, const char *s, size_t n, text_stats_t *st);
 
-/* Readability of `st` in `lang` ("es" -> Fernández-Huerta, else Flesch). */
+/* Readability of `st` in `lang` (formulas above). */
 double readability_score(const char *lang, const text_stats_t *st);
 
 enum {

@@ -206,6 +206,10 @@ int llm_cmd_complete(int argc, char **argv) {
     }
     detok_t dt;
     detok_init(&dt);
+    /* The leading space of the first piece is dropped only when there is no
+     * prompt text (as llama2.c prints a story from BOS); a continuation keeps
+     * the space that separates it from the prompt. */
+    if (text.len > 0) dt.first = 0;
     char piece[256];
     for (long k = 0; k < n; k++) {
         int id = llm_sampler_sample(smp, logits, hist, nh, NULL);

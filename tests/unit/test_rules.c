@@ -7,21 +7,31 @@
 #include "copy/rules.h"
 #include "test.h"
 
-static const rules_lang_t *langs[2];
+/* es, en, fr, pt, it, de: the order brief_languages gives them */
+#define NLANGS 6
+static const char *const codes[NLANGS] = {"es", "en", "fr", "pt", "it", "de"};
+static rules_lang_t *all[NLANGS];
+static const rules_lang_t *langs[NLANGS];
+static int first_lang; /* the copy's language: tried first, as rules_build does */
 
 static void expect(const char *text, int understood, rule_kind_t kind, const char *value) {
+    const rules_lang_t *order[NLANGS];
+    size_t n = 0;
+    order[n++] = all[first_lang];
+    for (int i = 0; i < NLANGS; i++) if (i != first_lang) order[n++] = all[i];
     rule_t r;
-    int ok = rules_parse_one(langs, 2, text, &r);
+    int ok = rules_parse_one(order, n, text, &r);
     if (ok != understood) {
         test_failed++;
-        fprintf(stderr, "FAIL \"%s\": understood=%d, expected %d\n", text, ok, understood);
+        fprintf(stderr, "FAIL [%s] \"%s\": understood=%d (%s %s), expected %d\n", codes[first_lang], text, ok,
+                ok ? rule_kind_name(r.kind) : "", ok ? r.value : "", understood);
         return;
     }
     test_passed++;
     if (!understood) return;
     if (r.kind != kind) {
         test_failed++;
-        fprintf(stderr, "FAIL \"%s\": rule %s, expected %s\n", text, rule_kind_name(r.kind), rule_kind_name(kind));
+        fprintf(stderr, "FAIL [%s] \"%s\": rule %s, expected %s\n", codes[first_lang], text, rule_kind_name(r.kind), rule_kind_name(kind));
         return;
     }
     test_passed++;
@@ -37,23 +47,21 @@ static size_t check(const ruleset_t *rs, const char *h, const char *t, const cha
 
 int main(void) {
     const char *src = getenv("COPYD_SOURCE_DIR");
-    char pes[1024], pen[1024], err[512];
-    snprintf(pes, sizeof pes, "%s/data/es/restrictions.json", src ? src : ".");
-    snprintf(pen, sizeof pen, "%s/data/en/restrictions.json", src ? src : ".");
-    rules_lang_t *les = rules_lang_load(pes, err, sizeof err);
-    if (!les) fprintf(stderr, "%s\n", err);
-    rules_lang_t *len = rules_lang_load(pen, err, sizeof err);
-    if (!len) fprintf(stderr, "%s\n", err);
-    CHECK(les && len);
-    if (!les || !len) TEST_DONE();
-    langs[0] = les;
-    langs[1] = len;
+    char path[1024], err[512];
+    for (int i = 0; i < NLANGS; i++) {
+        snprintf(path, sizeof path, "%s/data/%s/restrictions.json", src ? src : ".", codes[i]);
+        all[i] = rules_lang_load(path, err, sizeof err);
+        if (!all[i]) { fprintf(stderr, "%s\n", err); test_failed++; TEST_DONE(); }
+        langs[i] = all[i];
+    }
+    rules_lang_t *les = all[0], *len = all[1];
 
     /* a broken file is named in the error */
     CHECK(rules_lang_load("/nonexistent/xx/restrictions.json", err, sizeof err) == NULL);
     CHECK(strstr(err, "/nonexistent/xx/restrictions.json") != NULL);
 
-    /* parsing table */
+    /* parsing table: Spanish and English */
+    first_lang = 0;
     expect("no mencionar precio", 1, RULE_NO_PRICE, NULL);
     expect("No mencionar el precio.", 1, RULE_NO_PRICE, NULL);
     expect("sin precios", 1, RULE_NO_PRICE, NULL);
@@ -78,6 +86,8 @@ int main(void) {
     expect("don't use synergy", 1, RULE_BANNED_WORD, "synergy");
     expect("no competencia", 1, RULE_BANNED_WORD, "competencia");
     expect("sin azúcar", 1, RULE_BANNED_WORD, "azúcar");
+    expect("la palabra «barato» está prohibida", 1, RULE_BANNED_WORD, "barato");
+    expect("the word cheap is not allowed", 1, RULE_BANNED_WORD, "cheap");
     expect("avoid jargon", 1, RULE_BANNED_WORD, "jargon");
     expect("evitar anglicismos", 1, RULE_BANNED_WORD, "anglicismos");
     expect("no mencionar a la competencia", 1, RULE_BANNED_WORD, "competencia");
@@ -86,6 +96,85 @@ int main(void) {
     expect("Cumplir la normativa europea de publicidad", 0, RULE_NO_PRICE, NULL);
     expect("no uses un lenguaje demasiado técnico con los clientes", 0, RULE_NO_PRICE, NULL);
     expect("", 0, RULE_NO_PRICE, NULL);
+
+    /* Portuguese */
+    first_lang = 3;
+    expect("não mencionar preço", 1, RULE_NO_PRICE, NULL);
+    expect("Não mencionar os preços.", 1, RULE_NO_PRICE, NULL);
+    expect("sem descontos nem promoções", 1, RULE_NO_PRICE, NULL);
+    expect("sem emojis", 1, RULE_NO_EMOJI, NULL);
+    expect("sem hashtags", 1, RULE_NO_HASHTAGS, NULL);
+    expect("sem pontos de exclamação", 1, RULE_NO_EXCLAMATION, NULL);
+    expect("no máximo 40 palavras", 1, RULE_MAX_WORDS, "40");
+    expect("máximo 150 caracteres", 1, RULE_MAX_CHARS, "150");
+    expect("100 caracteres no máximo", 1, RULE_MAX_CHARS, "100");
+    expect("sem a palavra barato", 1, RULE_BANNED_WORD, "barato");
+    expect("evitar a palavra \"revolucionário\"", 1, RULE_BANNED_WORD, "revolucionário");
+    expect("não usar jargão", 1, RULE_BANNED_WORD, "jargão");
+    expect("sem açúcar", 1, RULE_BANNED_WORD, "açúcar");
+    expect("a palavra grátis é proibida", 1, RULE_BANNED_WORD, "grátis");
+    expect("Manter um tom respeitoso", 0, RULE_NO_PRICE, NULL);
+    expect("Seguir as normas de publicidade do país", 0, RULE_NO_PRICE, NULL);
+
+    /* French */
+    first_lang = 2;
+    expect("ne pas mentionner le prix", 1, RULE_NO_PRICE, NULL);
+    expect("Ne pas parler des prix !", 1, RULE_NO_PRICE, NULL);
+    expect("aucune remise", 1, RULE_NO_PRICE, NULL);
+    expect("sans emojis", 1, RULE_NO_EMOJI, NULL);
+    expect("Pas d’émojis", 1, RULE_NO_EMOJI, NULL);
+    expect("sans hashtags", 1, RULE_NO_HASHTAGS, NULL);
+    expect("pas de points d'exclamation", 1, RULE_NO_EXCLAMATION, NULL);
+    expect("50 mots maximum", 1, RULE_MAX_WORDS, "50");
+    expect("au plus 200 caractères", 1, RULE_MAX_CHARS, "200");
+    expect("ne pas utiliser le mot révolutionnaire", 1, RULE_BANNED_WORD, "révolutionnaire");
+    expect("évitez le mot « bon marché »", 1, RULE_BANNED_WORD, "bon marché");
+    expect("le mot « pas cher » est interdit", 1, RULE_BANNED_WORD, "pas cher");
+    expect("le mot luxe interdit", 1, RULE_BANNED_WORD, "luxe");
+    expect("sans sucre", 1, RULE_BANNED_WORD, "sucre");
+    expect("Garder un ton respectueux", 0, RULE_NO_PRICE, NULL);
+    expect("Respecter la loi Évin", 0, RULE_NO_PRICE, NULL);
+
+    /* Italian */
+    first_lang = 4;
+    expect("non menzionare il prezzo", 1, RULE_NO_PRICE, NULL);
+    expect("Niente sconti", 1, RULE_NO_PRICE, NULL);
+    expect("senza emoji", 1, RULE_NO_EMOJI, NULL);
+    expect("niente hashtag", 1, RULE_NO_HASHTAGS, NULL);
+    expect("senza punti esclamativi", 1, RULE_NO_EXCLAMATION, NULL);
+    expect("massimo 30 parole", 1, RULE_MAX_WORDS, "30");
+    expect("120 caratteri al massimo", 1, RULE_MAX_CHARS, "120");
+    expect("evitare la parola economico", 1, RULE_BANNED_WORD, "economico");
+    expect("evitare la parola 'rivoluzionario'", 1, RULE_BANNED_WORD, "rivoluzionario");
+    expect("non usare l'aggettivo", 1, RULE_BANNED_WORD, "aggettivo");
+    expect("la parola lusso è vietata", 1, RULE_BANNED_WORD, "lusso");
+    expect("Mantenere un tono rispettoso", 0, RULE_NO_PRICE, NULL);
+    expect("Rispettare il codice di autodisciplina", 0, RULE_NO_PRICE, NULL);
+
+    /* German */
+    first_lang = 5;
+    expect("keine Preise erwähnen", 1, RULE_NO_PRICE, NULL);
+    expect("Preise nicht erwähnen", 1, RULE_NO_PRICE, NULL);
+    expect("keine Rabatte", 1, RULE_NO_PRICE, NULL);
+    expect("keine Emojis", 1, RULE_NO_EMOJI, NULL);
+    expect("ohne Hashtags", 1, RULE_NO_HASHTAGS, NULL);
+    expect("keine Ausrufezeichen", 1, RULE_NO_EXCLAMATION, NULL);
+    expect("maximal 50 Wörter", 1, RULE_MAX_WORDS, "50");
+    expect("höchstens 280 Zeichen", 1, RULE_MAX_CHARS, "280");
+    expect("80 Wörter maximal", 1, RULE_MAX_WORDS, "80");
+    expect("keine Wörter billig", 1, RULE_BANNED_WORD, "billig");
+    expect("das Wort „revolutionär“ vermeiden", 1, RULE_BANNED_WORD, "revolutionär");
+    expect("kein Wort Zucker verwenden", 1, RULE_BANNED_WORD, "Zucker");
+    expect("Fachjargon vermeiden", 1, RULE_BANNED_WORD, "Fachjargon");
+    expect("ohne Zucker", 1, RULE_BANNED_WORD, "Zucker");
+    expect("Du-Form verwenden", 0, RULE_NO_PRICE, NULL);       /* an instruction, not a ban */
+    expect("Nicht zu förmlich schreiben", 0, RULE_NO_PRICE, NULL);
+    expect("Einen respektvollen Ton beibehalten", 0, RULE_NO_PRICE, NULL);
+
+    /* a restriction in another language than the copy's is still read */
+    first_lang = 0;
+    expect("keine Emojis", 1, RULE_NO_EMOJI, NULL);
+    expect("ne pas mentionner le prix", 1, RULE_NO_PRICE, NULL);
 
     /* ruleset from a brief: restrictions + brand_voice.dont_use */
     brief_t b;
@@ -98,7 +187,7 @@ int main(void) {
     b.brand_voice.dont_use.items = dont;
     b.brand_voice.dont_use.n = 1;
     ruleset_t rs;
-    rules_build(&rs, langs, 2, les, &b);
+    rules_build(&rs, langs, NLANGS, les, &b);
     CHECK(rs.no_price && rs.no_emoji && rs.no_exclamation && rs.no_hashtags);
     CHECK(rs.max_words == 30);
     CHECK(rs.n_banned == 2);
@@ -135,7 +224,6 @@ int main(void) {
     CHECK(rules_text_allowed(&rs, "Comodidad", 9));
     CHECK(!rules_text_allowed(&rs, "Precio justo", 12));
 
-    rules_lang_free(les);
-    rules_lang_free(len);
+    for (int i = 0; i < NLANGS; i++) rules_lang_free(all[i]);
     TEST_DONE();
 }

@@ -186,14 +186,21 @@ static json_t *check_output(const char *tag, const brief_t *b, const engine_item
         }
 
         /* restrictions obeyed */
-        if (restriction_has(b, "no mencionar precio") || restriction_has(b, "no price mentions")) {
+        if (restriction_has(b, "no mencionar precio") || restriction_has(b, "no price mentions") ||
+            restriction_has(b, "não mencionar preço") || restriction_has(b, "ne pas mentionner le prix") ||
+            restriction_has(b, "non menzionare il prezzo") || restriction_has(b, "keine Preise erwähnen")) {
             static const char *const pw[] = {"precio", "gratis", "descuento", "oferta", "barato", "price", "free",
-                                             "discount", "cheap", "cost", "pricing", NULL};
+                                             "discount", "cheap", "cost", "pricing", "preço", "grátis", "desconto",
+                                             "prix", "gratuit", "remise", "prezzo", "sconto", "Preis", "kostenlos",
+                                             "Rabatt", NULL};
             for (int i = 0; pw[i]; i++) if (has_word_ci(post, pw[i])) FAILF("%s: price word '%s' in %s", tag, pw[i], post);
             CHECK(!strchr(post, '$') && !strstr(post, "\xE2\x82\xAC") && !strchr(post, '%'));
         }
-        if (restriction_has(b, "sin emojis") || restriction_has(b, "no emojis")) CHECK(!has_emoji_cp(post));
-        if (restriction_has(b, "no hashtags") || restriction_has(b, "sin hashtags")) {
+        if (restriction_has(b, "sin emojis") || restriction_has(b, "no emojis") || restriction_has(b, "sem emojis") ||
+            restriction_has(b, "sans emojis") || restriction_has(b, "senza emoji") || restriction_has(b, "keine Emojis"))
+            CHECK(!has_emoji_cp(post));
+        if (restriction_has(b, "no hashtags") || restriction_has(b, "sin hashtags") || restriction_has(b, "sem hashtags") ||
+            restriction_has(b, "sans hashtags") || restriction_has(b, "senza hashtag") || restriction_has(b, "ohne Hashtags")) {
             CHECK(json_array_size(tags) == 0);
             CHECK(!strchr(post, '#'));
         }
@@ -211,6 +218,14 @@ static json_t *check_output(const char *tag, const brief_t *b, const engine_item
         if (strcmp(b->language, "es") == 0) {
             CHECK(count_str(post, "?") == count_str(post, "\xC2\xBF"));
             CHECK(count_str(post, "!") == count_str(post, "\xC2\xA1"));
+        }
+        /* French: a no-break space before : ; ! ? and typographic apostrophes */
+        if (strcmp(b->language, "fr") == 0) {
+            for (const char *p = post; *p; p++)
+                if (strchr(":;!?", *p) && !(p - post >= 2 && (unsigned char)p[-2] == 0xC2 && (unsigned char)p[-1] == 0xA0) &&
+                    !(p - post >= 3 && (unsigned char)p[-3] == 0xE2 && (unsigned char)p[-2] == 0x80 && (unsigned char)p[-1] == 0xAF))
+                    FAILF("%s: '%c' without a no-break space before it: %.40s", tag, *p, p > post + 20 ? p - 20 : post);
+            if (strchr(post, '\'')) FAILF("%s: straight apostrophe in French copy: %s", tag, post);
         }
         free(post);
     }
@@ -291,12 +306,13 @@ int main(void) {
     CHECK(eng->models[1] == NULL);
     char langs[64];
     engine_language_list(eng, langs, sizeof langs);
-    CHECK_STR(langs, "es, en");
-    CHECK(engine_speaks(eng, "es") && engine_speaks(eng, "en") && !engine_speaks(eng, "fr"));
+    CHECK_STR(langs, "es, en, fr, pt, it, de");
+    CHECK(engine_speaks(eng, "es") && engine_speaks(eng, "en") && engine_speaks(eng, "fr") && engine_speaks(eng, "pt") &&
+          engine_speaks(eng, "it") && engine_speaks(eng, "de") && !engine_speaks(eng, "nl"));
     char why[64];
     CHECK(eng->ready(eng, why, sizeof why) == 1);
 
-    /* every es/en brief of the shared sample set */
+    /* every brief of the shared sample set (es, en, pt, fr, it, de) */
     snprintf(path, sizeof path, "%s/briefs/sample.json", shared);
     json_error_t je;
     json_t *all = json_load_file(path, 0, &je);
@@ -304,8 +320,6 @@ int main(void) {
     size_t i, ran = 0;
     json_t *jb;
     json_array_foreach(all, i, jb) {
-        const char *lang = jstr(jb, "language");
-        if (lang && strcmp(lang, "es") != 0 && strcmp(lang, "en") != 0) continue;
         arena_t a = ARENA_INIT;
         brief_t b;
         char tag[32];
@@ -321,19 +335,78 @@ int main(void) {
         json_decref(root);
         arena_free(&a);
     }
-    CHECK(ran >= 9);
+    CHECK(ran >= 13);
     json_decref(all);
+
+    /* each language end to end: restrictions in that language are understood
+     * and obeyed, the copy is in that language (its own call to action and
+     * tips), and the checks of check_output() hold */
+    {
+        static const struct {
+            const char *lang, *product, *kp, *r_price, *r_emoji, *r_word, *banned;
+        } L6[] = {
+            {"es", "Zapatillas de running ligeras", "Suela de carbono", "no mencionar precio", "sin emojis",
+             "evitar la palabra revolucionario", "revolucionario"},
+            {"en", "Lightweight running shoes", "Carbon plate sole", "no price mentions", "no emojis",
+             "avoid the word revolutionary", "revolutionary"},
+            {"pt", "Tênis de corrida leve", "Sola de carbono", "não mencionar preço", "sem emojis",
+             "evitar a palavra revolucionário", "revolucionário"},
+            {"fr", "Chaussures de course légères", "Semelle en carbone", "ne pas mentionner le prix", "sans emojis",
+             "ne pas utiliser le mot révolutionnaire", "révolutionnaire"},
+            {"it", "Scarpe da corsa leggere", "Suola in carbonio", "non menzionare il prezzo", "senza emoji",
+             "evitare la parola rivoluzionario", "rivoluzionario"},
+            {"de", "Leichte Laufschuhe", "Carbonsohle", "keine Preise erwähnen", "keine Emojis",
+             "das Wort revolutionär vermeiden", "revolutionär"},
+        };
+        static const char *const platforms[] = {"instagram", "twitter", "google_ads", "email", "linkedin", "tiktok"};
+        char first_tip[6][6][256]; /* [language][platform]: the answer is in the language asked, not another one */
+        for (size_t li = 0; li < sizeof L6 / sizeof L6[0]; li++) {
+            for (size_t pi = 0; pi < sizeof platforms / sizeof platforms[0]; pi++) {
+                char body[2048], tag[48];
+                snprintf(body, sizeof body,
+                         "{\"product_description\":\"%s\",\"target_platform\":\"%s\",\"tone\":\"%s\",\"language\":\"%s\","
+                         "\"key_points\":[\"%s\"],\"restrictions\":[\"%s\",\"%s\",\"%s\"],\"creativity_level\":%.2f}",
+                         L6[li].product, platforms[pi], pi % 2 ? "playful" : "professional", L6[li].lang, L6[li].kp,
+                         L6[li].r_price, L6[li].r_emoji, L6[li].r_word, 0.2 + 0.15 * (double)pi);
+                snprintf(tag, sizeof tag, "%s-%s", L6[li].lang, platforms[pi]);
+                arena_t a = ARENA_INIT;
+                brief_t b;
+                json_t *j = brief_json(body);
+                json_t *root = gen_checked(tag, j, &b, &a);
+                snprintf(first_tip[li][pi], sizeof first_tip[li][pi], "%s",
+                         json_string_value(json_array_get(json_object_get(json_array_get(json_object_get(root, "variants"), 0),
+                                                                          "platform_tips"), 0)) ?: "");
+                for (size_t lj = 0; lj < li; lj++)
+                    if (strcmp(first_tip[lj][pi], first_tip[li][pi]) == 0) FAILF("%s: same tip as %s", tag, L6[lj].lang);
+                size_t vi;
+                json_t *v;
+                json_array_foreach(json_object_get(root, "variants"), vi, v) {
+                    json_t *comp = json_object_get(v, "compliance");
+                    if (!json_is_true(json_object_get(comp, "passed"))) FAILF("%s: variant %zu not compliant", tag, vi);
+                    CHECK(json_array_size(json_object_get(comp, "rules")) == 3);
+                    CHECK(json_array_size(json_object_get(comp, "not_understood")) == 0);
+                    const char *t = jstr(v, "primary_text"), *h = jstr(v, "headline"), *c = jstr(v, "call_to_action");
+                    if (has_word_ci(t, L6[li].banned) || has_word_ci(h, L6[li].banned) || has_word_ci(c, L6[li].banned))
+                        FAILF("%s: banned word in variant %zu", tag, vi);
+                    CHECK(!has_emoji_cp(t) && !has_emoji_cp(h));
+                }
+                json_decref(root);
+                json_decref(j);
+                arena_free(&a);
+            }
+        }
+    }
 
     /* a language the engine does not write */
     {
         arena_t a = ARENA_INIT;
         brief_t b;
         engine_item_t it;
-        json_t *j = brief_json("{\"product_description\":\"Chaussures\",\"target_platform\":\"instagram\",\"tone\":\"casual\",\"language\":\"fr\"}");
+        json_t *j = brief_json("{\"product_description\":\"Schoenen\",\"target_platform\":\"instagram\",\"tone\":\"casual\",\"language\":\"nl\"}");
         CHECK(run_brief(j, &a, &b, &it) == NULL);
         CHECK(it.status == ENGINE_ERR_LANGUAGE);
         CHECK_STR(it.err_field, "language");
-        CHECK_STR(it.err_message, "engine 'template' cannot write language 'fr'; it writes: es, en");
+        CHECK_STR(it.err_message, "engine 'template' cannot write language 'nl'; it writes: es, en, fr, pt, it, de");
         CHECK(it.output == NULL);
         json_decref(j);
         arena_free(&a);
