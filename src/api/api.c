@@ -8,6 +8,7 @@
 #include "api/internal.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "engine/llm.h"
 #include "stats/sysstats.h"
 
 #define PREFIX "/copywriting"
@@ -221,9 +222,20 @@ api_t *api_create(const config_t *cfg, char *err, size_t errsz) {
         goto fail;
     }
     engines_add(a->engines, tpl);
+    if (cfg->model[0] || strcmp(cfg->engine, "llm") == 0 || strstr(cfg->fallback, "llm")) {
+        llm_engine_options_t o = {.model_path = cfg->model, .languages = cfg->llm_languages,
+                                  .max_tokens = cfg->llm_max_tokens, .chat_template = cfg->chat_template,
+                                  .template_data = cfg->template_data};
+        engine_t *llm = llm_engine_create(&o);
+        if (!llm || engines_add(a->engines, llm) < 0) {
+            snprintf(err, errsz, "could not create the llm engine");
+            goto fail;
+        }
+        if (!llm->ready(llm, why, sizeof why)) log_warn("llm engine not ready: %s", why);
+    }
     a->default_engine = engines_find(a->engines, cfg->engine, NULL);
     if (!a->default_engine) {
-        snprintf(err, errsz, "engine '%s' is not available (this build has: template)", cfg->engine);
+        snprintf(err, errsz, "engine '%s' is not available (engines: template, llm)", cfg->engine);
         goto fail;
     }
     char order[200];

@@ -21,12 +21,16 @@ static const char *level_name(cache_level_t l) {
     return l == CACHE_HIT_MEMORY ? "memory" : l == CACHE_HIT_REDIS ? "redis" : "none";
 }
 
-/* raw "...}}" -> "...,"cache":"<level>"},"tracking_id":"<id>"}" */
+/* raw "...}}" -> "...[,"fallback_from":"<engine>"],"cache":"<level>"},"tracking_id":"<id>"}" */
 static int splice(const char *raw, size_t len, cache_level_t level, const char *tracking_id,
-                  gen_result_t *g) {
+                  const char *fallback_from, gen_result_t *g) {
     if (len < 2 || raw[len - 1] != '}' || raw[len - 2] != '}') return -1;
     buf_t b = BUF_INIT;
     buf_append(&b, raw, len - 2);
+    if (fallback_from) { /* the engine asked for failed and another one answered */
+        buf_puts(&b, ",\"fallback_from\":");
+        buf_json_str(&b, fallback_from);
+    }
     buf_puts(&b, ",\"cache\":\"");
     buf_puts(&b, level_name(level));
     buf_puts(&b, "\"},\"tracking_id\":");
@@ -115,7 +119,7 @@ void api_generate(api_t *a, const brief_t *const *briefs, size_t n, engine_t *en
         cache_level_t lvl = caching ? lookup(a, keys[i], &val, &len) : CACHE_MISS;
         if (lvl != CACHE_MISS) {
             const char *tid = b->tracking_id ? b->tracking_id : tids[i];
-            if (splice(val, len, lvl, tid, g) == 0) {
+            if (splice(val, len, lvl, tid, NULL, g) == 0) {
                 g->status = 200;
                 g->cache_hit = 1;
                 g->seconds = now_mono() - t0;
@@ -141,7 +145,9 @@ void api_generate(api_t *a, const brief_t *const *briefs, size_t n, engine_t *en
             switch (it->status) {
             case ENGINE_OK:
                 if (splice(it->output, it->output_len, CACHE_MISS,
-                           it->brief->tracking_id ? it->brief->tracking_id : tids[i], g) < 0) {
+                           it->brief->tracking_id ? it->brief->tracking_id : tids[i],
+                           it->engine_used && strcmp(it->engine_used, target->name) != 0 ? target->name : NULL,
+                           g) < 0) {
                     log_error("engine %s broke the output contract", it->engine_used ? it->engine_used : "?");
                     set_error(g, 500, "internal_error", "the engine produced an unusable output", NULL);
                     break;
@@ -207,7 +213,7 @@ static int from_memo(api_t *a, http_request_t *req, const char *scope, engine_t 
     char fresh[UUID_LEN];
     if (!tid[0]) uuid4(fresh);
     memset(g, 0, sizeof *g);
-    int ok = splice(val, len, lvl, tid[0] ? tid : fresh, g) == 0;
+    int ok = splice(val, len, lvl, tid[0] ? tid : fresh, NULL, g) == 0;
     free(val);
     if (!ok) return 0;
     g->status = 200;

@@ -31,8 +31,12 @@ static const option_def_t options[] = {
     {"--redis-url", "REDIS_URL", NULL, STR(redis_url), "redis://[:password@]host[:port][/db]; unset = memory cache only"},
     {"--data-dir", "COPYD_DATA_DIR", NULL, STR(data_dir), "directory of the SQLite store (default ./copyd-data)"},
     {"--template-data", "COPYD_TEMPLATE_DATA", NULL, STR(template_data), "template engine data files (default: the source tree's data/)"},
-    {"--engine", "COPYD_ENGINE", NULL, STR(engine), "default engine (default template)"},
+    {"--engine", "COPYD_ENGINE", NULL, STR(engine), "default engine: template or llm (default template)"},
     {"--fallback", "COPYD_FALLBACK", NULL, STR(fallback), "engine fallback order, comma-separated (default template)"},
+    {"--model", "COPYD_MODEL", NULL, STR(model), "GGUF model file for the llm engine (default: none)"},
+    {"--llm-languages", "COPYD_LLM_LANGUAGES", NULL, STR(llm_languages), "languages the model writes, comma-separated (default en)"},
+    {"--llm-max-tokens", "COPYD_LLM_MAX_TOKENS", NULL, INT(llm_max_tokens, 8, 4096), "tokens the model writes per variant (default 96)"},
+    {"--chat-template", "COPYD_CHAT_TEMPLATE", NULL, STR(chat_template), "chatml, llama2, llama3, zephyr or mistral (default: from the model file)"},
     {"--max-workers", "MAX_WORKERS", NULL, INT(max_workers, 1, 256), "HTTP worker threads (default: number of CPUs)"},
     {"--job-workers", "COPYD_JOB_WORKERS", NULL, INT(job_workers, 1, 64), "legacy batch job threads (default 2)"},
     {"--batch-size", "BATCH_SIZE", NULL, INT(batch_size, 1, 256), "items per engine call (default 8)"},
@@ -56,6 +60,8 @@ void config_defaults(config_t *c) {
     snprintf(c->template_data, sizeof c->template_data, "%s", COPYD_DEFAULT_DATA_PATH);
     strcpy(c->engine, "template");
     strcpy(c->fallback, "template");
+    strcpy(c->llm_languages, "en");
+    c->llm_max_tokens = 96;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     c->max_workers = cpus > 0 && cpus < 256 ? (int)cpus : 2;
     c->job_workers = 2;

@@ -24,6 +24,10 @@ typedef struct config {
     char template_data[512];         /* phrase banks, grammars, platform limits */
     char engine[32];                 /* default engine */
     char fallback[128];              /* comma-separated fallback order */
+    char model[512];                 /* GGUF file of the llm engine, "" = none */
+    char llm_languages[128];         /* languages the model writes */
+    int llm_max_tokens;              /* tokens per variant */
+    char chat_template[32];          /* force a chat template, "" = from the file */
     int max_workers;                 /* HTTP thread pool */
     int job_workers;                 /* legacy batch job threads */
     int batch_size;                  /* items per engine call */
