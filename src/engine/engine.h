@@ -52,6 +52,9 @@ struct engine {
     void (*generate)(engine_t *e, engine_item_t *items, size_t n);
     void (*destroy)(engine_t *e);
     void *impl;
+    /* 1 when concurrent requests should be joined into one generate() call
+     * (see batcher.h); the registry then runs it through a batcher. */
+    int joins_batches;
 };
 
 /* 1 when `e` lists `lang`. */

@@ -1,17 +1,20 @@
 #include "engine/engines.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "core/util.h"
+#include "engine/batcher.h"
 #include "engine/breaker.h"
 #include "stats/metrics.h"
 
 typedef struct slot {
     engine_t *engine;
     breaker_t breaker;
+    batcher_t *batcher; /* for engines that join concurrent requests */
 } slot_t;
 
 struct engines {
@@ -19,15 +22,21 @@ struct engines {
     size_t n;
     size_t order[ENGINES_MAX]; /* indexes into slots */
     size_t n_order;
+    atomic_int batch_size; /* the latest batch size asked for, read by the batchers */
 };
 
-engines_t *engines_create(void) { return calloc(1, sizeof(engines_t)); }
+engines_t *engines_create(void) {
+    engines_t *set = calloc(1, sizeof(engines_t));
+    if (set) atomic_init(&set->batch_size, 8);
+    return set;
+}
 
 int engines_add(engines_t *set, engine_t *e) {
     if (set->n == ENGINES_MAX) return -1;
     slot_t *s = &set->slots[set->n];
     s->engine = e;
     breaker_init(&s->breaker, 5, 30.0);
+    s->batcher = e->joins_batches ? batcher_create(e, &set->batch_size) : NULL;
     set->order[set->n_order++] = set->n;
     set->n++;
     metrics_breaker(e->name, BREAKER_CLOSED);
@@ -71,6 +80,7 @@ void engines_destroy(engines_t *set) {
     if (!set) return;
     for (size_t i = 0; i < set->n; i++) {
         engine_t *e = set->slots[i].engine;
+        batcher_destroy(set->slots[i].batcher); /* finishes its queue before the engine goes */
         if (e && e->destroy) e->destroy(e);
         breaker_destroy(&set->slots[i].breaker);
     }
@@ -120,7 +130,8 @@ static void run_on(slot_t *slot, engine_item_t **items, size_t n, int batch_size
             chunk[k].tokens = 0;
         }
         double t0 = now_mono();
-        e->generate(e, chunk, m);
+        if (slot->batcher) batcher_run(slot->batcher, chunk, m);
+        else e->generate(e, chunk, m);
         double dt = now_mono() - t0;
         size_t errors = 0, engine_errors = 0;
         unsigned long tokens = 0;
@@ -131,7 +142,7 @@ static void run_on(slot_t *slot, engine_item_t **items, size_t n, int batch_size
             if (chunk[k].status != ENGINE_OK) errors++;
             if (retryable(chunk[k].status)) engine_errors++;
         }
-        metrics_engine(e->name, m, errors, tokens, dt);
+        if (!slot->batcher) metrics_engine(e->name, m, errors, tokens, dt); /* a batcher reports joined batches */
         if (engine_errors == m) breaker_failure(&slot->breaker);
         else breaker_success(&slot->breaker);
         metrics_breaker(e->name, (int)breaker_state(&slot->breaker));
@@ -176,6 +187,7 @@ static void run_round(slot_t **cand, size_t nc, engine_item_t *items, size_t n, 
 }
 
 void engines_generate(engines_t *set, engine_t *first, engine_item_t *items, size_t n, int batch_size) {
+    atomic_store(&set->batch_size, batch_size);
     /* Candidate order: `first`, then the configured order without it. */
     slot_t *cand[ENGINES_MAX + 1];
     size_t nc = 0;

@@ -366,6 +366,7 @@ engine_t *llm_engine_create(const llm_engine_options_t *opt) {
     e->ready = llm_ready;
     e->generate = llm_generate;
     e->destroy = llm_destroy;
+    e->joins_batches = 1; /* concurrent requests share decode passes */
     e->models = m->models;
     e->languages = m->langs;
     m->max_tokens = opt->max_tokens > 0 ? opt->max_tokens : 96;
