@@ -29,7 +29,7 @@ static void rec_generate(engine_t *e, engine_item_t *items, size_t n) {
     if (calls < 64) sizes[calls] = n;
     calls++;
     for (size_t i = 0; i < n; i++) {
-        char buf[64];
+        char buf[160];
         snprintf(buf, sizeof buf, "{\"for\":\"%s\"}", items[i].model);
         items[i].output = strdup(buf);
         items[i].output_len = strlen(buf);
@@ -49,7 +49,7 @@ static void *client(void *arg) {
     batcher_run(B, items, n);
     int ok = 1;
     for (size_t i = 0; i < n; i++) {
-        char want[64];
+        char want[160];
         snprintf(want, sizeof want, "{\"for\":\"%s\"}", name[i]);
         ok &= items[i].status == ENGINE_OK && items[i].output && strcmp(items[i].output, want) == 0;
         free(items[i].output);
