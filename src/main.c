@@ -13,7 +13,9 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "http/server.h"
+#include "llm/bench.h"
 #include "llm/cli.h"
+#include "llm/synth.h"
 #include "stats/metrics.h"
 #include "stats/sysstats.h"
 
@@ -26,6 +28,8 @@ static void usage(FILE *out) {
             "  copyd complete --model FILE --prompt TEXT -n N   continue a text with a GGUF model\n"
             "  copyd tokenize --model FILE  print the token ids of standard input\n"
             "  copyd model info FILE       describe a GGUF model\n"
+            "  copyd model synth ...       write a random-weight GGUF of a given shape (copyd model synth --help)\n"
+            "  copyd bench --model FILE -t T -p P -n N -b B [-r R]   measure prefill and decode speed\n"
             "  copyd --version             print the version\n"
             "  copyd --help                show this help\n\n"
             "See README.md for the routes, configuration and examples.\n",
@@ -251,7 +255,11 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "generate") == 0) return cmd_generate(argc, argv);
     if (strcmp(cmd, "complete") == 0) return llm_cmd_complete(argc, argv);
     if (strcmp(cmd, "tokenize") == 0) return llm_cmd_tokenize(argc, argv);
-    if (strcmp(cmd, "model") == 0) return llm_cmd_model(argc, argv);
+    if (strcmp(cmd, "model") == 0) {
+        if (argc >= 3 && strcmp(argv[2], "synth") == 0) return llm_cmd_synth(argc, argv);
+        return llm_cmd_model(argc, argv);
+    }
+    if (strcmp(cmd, "bench") == 0) return llm_cmd_bench(argc, argv);
     fprintf(stderr, "copyd: unknown command '%s'\n\n", cmd);
     usage(stderr);
     return 2;

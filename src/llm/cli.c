@@ -292,8 +292,10 @@ int llm_cmd_tokenize(int argc, char **argv) {
 
 int llm_cmd_model(int argc, char **argv) {
     if (argc >= 3 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
-        printf("Usage: copyd model info FILE\n\n"
-               "Prints a GGUF model's architecture, sizes, tensor types, tokenizer and chat template.\n");
+        printf("Usage: copyd model info FILE\n"
+               "       copyd model synth --help\n\n"
+               "info: prints a GGUF model's architecture, sizes, tensor types, tokenizer and chat template.\n"
+               "synth: writes a GGUF with random weights of a given shape, for benchmarks and tests.\n");
         return 0;
     }
     if (argc < 4 || strcmp(argv[2], "info") != 0 || argc > 4) {

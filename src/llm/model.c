@@ -6,6 +6,7 @@
 #include "llm/model.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,7 @@ struct llm_model {
     const gguf_tensor_t *tok_embd, *output_norm, *output; /* output == tok_embd when tied */
     llm_layer_t *layers;
     int q_dim, kv_dim; /* n_head * head_dim, n_head_kv * head_dim */
+    int exact;         /* 1: reference numerics (see llm_model_set_exact) */
 };
 
 struct llm_state {
@@ -270,6 +272,8 @@ llm_model_t *llm_model_load(const gguf_t *g, char *err, size_t errsz) {
         return NULL;
     }
     m->g = g;
+    const char *ex = getenv("COPYD_LLM_EXACT");
+    m->exact = ex && strcmp(ex, "1") == 0;
     llm_config_t *c = &m->cfg;
     if (read_config(g, c, err, errsz) != 0) goto fail;
     m->q_dim = c->n_head * c->head_dim;
@@ -404,82 +408,210 @@ int llm_state_pos(const llm_state_t *s) { return s ? s->pos : 0; }
 
 int llm_state_n_ctx(const llm_state_t *s) { return s ? s->n_ctx : 0; }
 
-/* ---- forward pass ----------------------------------------------------- */
-
-static int matvec(float *y, const gguf_tensor_t *w, const float *x, float *rowbuf) {
-    return k_matvec(y, w->data, w->type, (int)w->ne[1], (int)w->ne[0], x, rowbuf);
-}
-
 static void add_bias(float *y, const gguf_tensor_t *b) {
     if (b) k_add(y, (const float *)b->data, (int)b->ne[0]);
 }
 
-/* One token at position s->pos; writes the logits when `logits` != NULL.
- * Types and shapes were validated at load time, so the kernels cannot
- * fail here; a -1 from them would mean a bug and is passed up. */
-static int forward(const llm_model_t *m, llm_state_t *s, int token, float *logits) {
+/* ---- forward pass -----------------------------------------------------
+ *
+ * Every evaluation -- a prompt of n tokens of one sequence, or one token of
+ * each of n sequences -- is one pass over the layers with n "items", each a
+ * (state, position, token). The matrix products take all n items at once
+ * (k_matmul reads each weight row once for all of them); the K and V rows
+ * of every item are stored in their caches before attention runs, and item
+ * i attends over positions 0..pos_i of its own state, which is the causal
+ * mask when the items are consecutive positions of one prompt. In exact
+ * mode every number equals the one-token-at-a-time scalar engine's. */
+
+typedef struct item {
+    llm_state_t *s;
+    int pos, token;
+} item_t;
+
+/* Largest number of prompt tokens in one pass: bounds the scratch memory
+ * (about 12 * n_ff bytes per token) while keeping weight reuse high. */
+#define LLM_PREFILL_CHUNK 128
+
+typedef struct fwd {
+    const llm_model_t *m;
+    item_t *it;
+    int n, nth;
+    int exact;
+    float *x, *xb, *xb2, *q, *kb, *vb, *hb, *hb2; /* n rows each */
+    float *rope;                                  /* n rows of rope_dim (cos, sin) */
+    float *att;                                   /* nth rows of max_ctx scores */
+    int max_ctx;
+    int layer;
+    atomic_int next;
+} fwd_t;
+
+static void fwd_free(fwd_t *f) {
+    free(f->x);
+    free(f->xb);
+    free(f->xb2);
+    free(f->q);
+    free(f->kb);
+    free(f->vb);
+    free(f->hb);
+    free(f->hb2);
+    free(f->rope);
+    free(f->att);
+}
+
+static int fwd_alloc(fwd_t *f, const llm_model_t *m, item_t *it, int n) {
     const llm_config_t *c = &m->cfg;
-    const int dim = c->n_embd, hd = c->head_dim, kv_dim = m->kv_dim, pos = s->pos;
-    const int group = c->n_head / c->n_head_kv; /* query heads per K/V head */
+    memset(f, 0, sizeof *f);
+    f->m = m;
+    f->it = it;
+    f->n = n;
+    f->exact = m->exact;
+    f->nth = k_threads();
+    for (int i = 0; i < n; i++)
+        if (it[i].pos + 1 > f->max_ctx) f->max_ctx = it[i].pos + 1;
+    size_t nn = (size_t)n;
+    int wide = imax(c->n_embd, m->q_dim);
+    f->x = malloc(nn * c->n_embd * sizeof(float));
+    f->xb = malloc(nn * wide * sizeof(float));
+    f->xb2 = malloc(nn * c->n_embd * sizeof(float));
+    f->q = malloc(nn * m->q_dim * sizeof(float));
+    f->kb = malloc(nn * m->kv_dim * sizeof(float));
+    f->vb = malloc(nn * m->kv_dim * sizeof(float));
+    f->hb = malloc(nn * c->n_ff * sizeof(float));
+    f->hb2 = malloc(nn * c->n_ff * sizeof(float));
+    f->rope = malloc(nn * (size_t)imax(c->rope_dim, 2) * sizeof(float));
+    f->att = malloc((size_t)f->nth * f->max_ctx * sizeof(float));
+    if (!f->x || !f->xb || !f->xb2 || !f->q || !f->kb || !f->vb || !f->hb || !f->hb2 || !f->rope || !f->att) {
+        fwd_free(f);
+        return -1;
+    }
+    return 0;
+}
+
+static k_mat_t mat(const gguf_tensor_t *w, float *y, int ldy) {
+    k_mat_t r = {w->data, w->type, (int)w->ne[1], y, ldy};
+    return r;
+}
+
+/* Attention of every (item, head) pair, spread over the threads. */
+static void attention_task(void *arg, int ith, int nth) {
+    (void)nth;
+    fwd_t *f = arg;
+    const llm_model_t *m = f->m;
+    const llm_config_t *c = &m->cfg;
+    const int hd = c->head_dim, kv_dim = m->kv_dim, group = c->n_head / c->n_head_kv;
     const float inv_sqrt_hd = 1.0f / sqrtf((float)hd);
-    float *x = s->x;
-    int rc = 0;
-
-    rc |= k_get_row(x, m->tok_embd->data, m->tok_embd->type, dim, token);
-
-    for (int l = 0; l < c->n_layer; l++) {
-        const llm_layer_t *L = &m->layers[l];
-        size_t loff = (size_t)l * s->n_ctx * kv_dim;
-        float *k = s->key_cache + loff + (size_t)pos * kv_dim;
-        float *v = s->value_cache + loff + (size_t)pos * kv_dim;
-
-        /* attention: q, k, v for this position; k and v go into the cache */
-        k_rmsnorm(s->xb, x, (const float *)L->attn_norm->data, dim, c->rms_eps);
-        rc |= matvec(s->q, L->wq, s->xb, s->rowbuf);
-        rc |= matvec(k, L->wk, s->xb, s->rowbuf);
-        rc |= matvec(v, L->wv, s->xb, s->rowbuf);
-        add_bias(s->q, L->bq);
-        add_bias(k, L->bk);
-        add_bias(v, L->bv);
-        for (int h = 0; h < c->n_head; h++)
-            k_rope(s->q + h * hd, c->rope_dim, pos, c->rope_freq_base, c->rope_freq_scale, c->rope_neox);
-        for (int h = 0; h < c->n_head_kv; h++)
-            k_rope(k + h * hd, c->rope_dim, pos, c->rope_freq_base, c->rope_freq_scale, c->rope_neox);
-
-        /* each query head attends over positions 0..pos of its K/V head */
-        for (int h = 0; h < c->n_head; h++) {
-            const float *q = s->q + h * hd;
-            const int kvh = h / group;
-            for (int t = 0; t <= pos; t++) {
-                const float *kt = s->key_cache + loff + (size_t)t * kv_dim + kvh * hd;
-                s->att[t] = k_dot(q, kt, hd) * inv_sqrt_hd;
-            }
-            k_softmax(s->att, pos + 1);
-            float *out = s->xb + h * hd;
-            memset(out, 0, (size_t)hd * sizeof(float));
-            for (int t = 0; t <= pos; t++) {
-                const float *vt = s->value_cache + loff + (size_t)t * kv_dim + kvh * hd;
-                const float a = s->att[t];
-                for (int i = 0; i < hd; i++) out[i] += a * vt[i];
-            }
+    const int wide = imax(c->n_embd, m->q_dim);
+    float *att = f->att + (size_t)ith * f->max_ctx;
+    for (;;) {
+        int idx = atomic_fetch_add_explicit(&f->next, 1, memory_order_relaxed);
+        if (idx >= f->n * c->n_head) break;
+        const int i = idx / c->n_head, h = idx % c->n_head, kvh = h / group;
+        const llm_state_t *s = f->it[i].s;
+        const int pos = f->it[i].pos;
+        const size_t loff = (size_t)f->layer * s->n_ctx * kv_dim;
+        const float *q = f->q + (size_t)i * m->q_dim + h * hd;
+        float *out = f->xb + (size_t)i * wide + h * hd;
+        for (int t = 0; t <= pos; t++) {
+            const float *kt = s->key_cache + loff + (size_t)t * kv_dim + kvh * hd;
+            att[t] = (f->exact ? k_dot(q, kt, hd) : k_dot_fast(q, kt, hd)) * inv_sqrt_hd;
         }
-        rc |= matvec(s->xb2, L->wo, s->xb, s->rowbuf);
-        k_add(x, s->xb2, dim);
+        k_softmax(att, pos + 1);
+        memset(out, 0, (size_t)hd * sizeof(float));
+        for (int t = 0; t <= pos; t++) {
+            const float *vt = s->value_cache + loff + (size_t)t * kv_dim + kvh * hd;
+            const float a = att[t];
+            if (f->exact)
+                for (int e = 0; e < hd; e++) out[e] += a * vt[e];
+            else
+                k_axpy_fast(out, a, vt, hd);
+        }
+    }
+}
+
+/* SwiGLU of all items, in chunks of elements (the exp() calls are the
+ * cost; there are n * n_ff of them). */
+#define SWIGLU_CHUNK 512
+static void swiglu_task(void *arg, int ith, int nth) {
+    (void)ith;
+    (void)nth;
+    fwd_t *f = arg;
+    const size_t total = (size_t)f->n * f->m->cfg.n_ff;
+    for (;;) {
+        size_t a = (size_t)atomic_fetch_add_explicit(&f->next, 1, memory_order_relaxed) * SWIGLU_CHUNK;
+        if (a >= total) break;
+        size_t b = a + SWIGLU_CHUNK < total ? a + SWIGLU_CHUNK : total;
+        k_swiglu(f->hb + a, f->hb2 + a, (int)(b - a));
+    }
+}
+
+static void run_parallel(fwd_t *f, k_task_fn fn) {
+    atomic_store(&f->next, 0);
+    k_parallel(fn, f, f->nth);
+}
+
+/* Runs the n items; item i >= first_logits writes its n_vocab logits to
+ * logits + (i - first_logits) * n_vocab (none when logits is NULL).
+ * Tokens, positions and states were checked by the caller. */
+static int forward(const llm_model_t *m, item_t *it, int n, float *logits, int first_logits) {
+    const llm_config_t *c = &m->cfg;
+    const int dim = c->n_embd, hd = c->head_dim, kv_dim = m->kv_dim, q_dim = m->q_dim, ff = c->n_ff;
+    const int wide = imax(dim, q_dim), rd = imax(c->rope_dim, 2);
+    fwd_t f;
+    if (fwd_alloc(&f, m, it, n) != 0) return -1;
+    int rc = 0;
+    for (int i = 0; i < n; i++) {
+        rc |= k_get_row(f.x + (size_t)i * dim, m->tok_embd->data, m->tok_embd->type, dim, it[i].token);
+        k_rope_table(f.rope + (size_t)i * rd, c->rope_dim, it[i].pos, c->rope_freq_base, c->rope_freq_scale);
+    }
+
+    for (int l = 0; l < c->n_layer && rc == 0; l++) {
+        const llm_layer_t *L = &m->layers[l];
+        f.layer = l;
+        /* attention: q, k, v of every item; k and v go into the caches */
+        for (int i = 0; i < n; i++)
+            k_rmsnorm(f.xb + (size_t)i * wide, f.x + (size_t)i * dim, (const float *)L->attn_norm->data, dim,
+                      c->rms_eps);
+        k_mat_t qkv[3] = {mat(L->wq, f.q, q_dim), mat(L->wk, f.kb, kv_dim), mat(L->wv, f.vb, kv_dim)};
+        rc |= k_matmul(qkv, 3, dim, f.xb, wide, n, f.exact);
+        for (int i = 0; i < n; i++) {
+            float *q = f.q + (size_t)i * q_dim, *k = f.kb + (size_t)i * kv_dim, *v = f.vb + (size_t)i * kv_dim;
+            const float *cs = f.rope + (size_t)i * rd;
+            add_bias(q, L->bq);
+            add_bias(k, L->bk);
+            add_bias(v, L->bv);
+            for (int h = 0; h < c->n_head; h++) k_rope_apply(q + h * hd, cs, c->rope_dim, c->rope_neox);
+            for (int h = 0; h < c->n_head_kv; h++) k_rope_apply(k + h * hd, cs, c->rope_dim, c->rope_neox);
+            llm_state_t *s = it[i].s;
+            size_t off = ((size_t)l * s->n_ctx + (size_t)it[i].pos) * kv_dim;
+            memcpy(s->key_cache + off, k, (size_t)kv_dim * sizeof(float));
+            memcpy(s->value_cache + off, v, (size_t)kv_dim * sizeof(float));
+        }
+        run_parallel(&f, attention_task);
+        k_mat_t o[1] = {mat(L->wo, f.xb2, dim)};
+        rc |= k_matmul(o, 1, q_dim, f.xb, wide, n, f.exact);
+        for (int i = 0; i < n; i++) k_add(f.x + (size_t)i * dim, f.xb2 + (size_t)i * dim, dim);
 
         /* feed-forward: down(silu(gate(x)) * up(x)) */
-        k_rmsnorm(s->xb, x, (const float *)L->ffn_norm->data, dim, c->rms_eps);
-        rc |= matvec(s->hb, L->w_gate, s->xb, s->rowbuf);
-        rc |= matvec(s->hb2, L->w_up, s->xb, s->rowbuf);
-        k_swiglu(s->hb, s->hb2, c->n_ff);
-        rc |= matvec(s->xb2, L->w_down, s->hb, s->rowbuf);
-        k_add(x, s->xb2, dim);
+        for (int i = 0; i < n; i++)
+            k_rmsnorm(f.xb + (size_t)i * wide, f.x + (size_t)i * dim, (const float *)L->ffn_norm->data, dim,
+                      c->rms_eps);
+        k_mat_t gu[2] = {mat(L->w_gate, f.hb, ff), mat(L->w_up, f.hb2, ff)};
+        rc |= k_matmul(gu, 2, dim, f.xb, wide, n, f.exact);
+        run_parallel(&f, swiglu_task);
+        k_mat_t d[1] = {mat(L->w_down, f.xb2, dim)};
+        rc |= k_matmul(d, 1, ff, f.hb, ff, n, f.exact);
+        for (int i = 0; i < n; i++) k_add(f.x + (size_t)i * dim, f.xb2 + (size_t)i * dim, dim);
     }
 
-    if (logits) {
-        k_rmsnorm(x, x, (const float *)m->output_norm->data, dim, c->rms_eps);
-        rc |= matvec(logits, m->output, x, s->rowbuf);
+    if (rc == 0 && logits && first_logits < n) {
+        for (int i = first_logits; i < n; i++) {
+            float *xi = f.x + (size_t)i * dim;
+            k_rmsnorm(xi, xi, (const float *)m->output_norm->data, dim, c->rms_eps);
+        }
+        k_mat_t out[1] = {mat(m->output, logits, c->n_vocab)};
+        rc |= k_matmul(out, 1, dim, f.x + (size_t)first_logits * dim, dim, n - first_logits, f.exact);
     }
-    s->pos++;
+    fwd_free(&f);
     return rc ? -1 : 0;
 }
 
@@ -489,12 +621,81 @@ int llm_eval(const llm_model_t *m, llm_state_t *s, const int32_t *tokens, int n,
     const int n_vocab = m->cfg.n_vocab;
     for (int i = 0; i < n; i++)
         if (tokens[i] < 0 || tokens[i] >= n_vocab) return -1;
-    for (int i = 0; i < n; i++) {
-        float *out = NULL;
-        if (all_logits) out = all_logits + (size_t)i * n_vocab;
-        else if (logits && i == n - 1) out = logits;
-        if (forward(m, s, tokens[i], out) != 0) return -1;
+    const int pos0 = s->pos;
+    item_t *it = malloc((size_t)(n < LLM_PREFILL_CHUNK ? n : LLM_PREFILL_CHUNK) * sizeof *it);
+    if (!it) return -1;
+    int rc = 0;
+    for (int done = 0; done < n && rc == 0;) {
+        int cn = n - done < LLM_PREFILL_CHUNK ? n - done : LLM_PREFILL_CHUNK;
+        for (int i = 0; i < cn; i++) {
+            it[i].s = s;
+            it[i].pos = s->pos + i;
+            it[i].token = tokens[done + i];
+        }
+        if (all_logits)
+            rc = forward(m, it, cn, all_logits + (size_t)done * n_vocab, 0);
+        else if (logits && done + cn == n)
+            rc = forward(m, it, cn, logits, cn - 1);
+        else
+            rc = forward(m, it, cn, NULL, cn);
+        if (rc == 0) s->pos += cn;
+        done += cn;
+    }
+    free(it);
+    if (rc != 0) {
+        s->pos = pos0; /* out of memory: the sequence is as before */
+        return -1;
     }
     if (logits && all_logits) memcpy(logits, all_logits + (size_t)(n - 1) * n_vocab, (size_t)n_vocab * sizeof(float));
+    return 0;
+}
+
+/* ---- speed API -------------------------------------------------------- */
+
+int llm_set_threads(int n) { return k_set_threads(n); }
+
+int llm_threads(void) { return k_threads(); }
+
+void llm_model_set_exact(llm_model_t *m, int exact) {
+    if (m) m->exact = exact != 0;
+}
+
+int llm_model_exact(const llm_model_t *m) { return m ? m->exact : 0; }
+
+int llm_eval_batch(const llm_model_t *m, llm_state_t **states, const int32_t *tokens, int n_seq,
+                   float *logits) {
+    if (!m || !states || !tokens || n_seq < 1) return -1;
+    for (int i = 0; i < n_seq; i++) {
+        if (!states[i] || states[i]->m != m || states[i]->pos >= states[i]->n_ctx) return -1;
+        if (tokens[i] < 0 || tokens[i] >= m->cfg.n_vocab) return -1;
+        for (int j = 0; j < i; j++)
+            if (states[j] == states[i]) return -1;
+    }
+    item_t *it = malloc((size_t)n_seq * sizeof *it);
+    if (!it) return -1;
+    for (int i = 0; i < n_seq; i++) {
+        it[i].s = states[i];
+        it[i].pos = states[i]->pos;
+        it[i].token = tokens[i];
+    }
+    int rc = forward(m, it, n_seq, logits, logits ? 0 : n_seq);
+    free(it);
+    if (rc != 0) return -1;
+    for (int i = 0; i < n_seq; i++) states[i]->pos++;
+    return 0;
+}
+
+int llm_state_copy(llm_state_t *dst, const llm_state_t *src) {
+    if (!dst || !src || dst->m != src->m || src->pos > dst->n_ctx) return -1;
+    if (dst == src) return 0;
+    const llm_model_t *m = src->m;
+    size_t row = (size_t)m->kv_dim * sizeof(float);
+    for (int l = 0; l < m->cfg.n_layer; l++) {
+        memcpy(dst->key_cache + (size_t)l * dst->n_ctx * m->kv_dim, src->key_cache + (size_t)l * src->n_ctx * m->kv_dim,
+               (size_t)src->pos * row);
+        memcpy(dst->value_cache + (size_t)l * dst->n_ctx * m->kv_dim,
+               src->value_cache + (size_t)l * src->n_ctx * m->kv_dim, (size_t)src->pos * row);
+    }
+    dst->pos = src->pos;
     return 0;
 }

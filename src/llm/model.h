@@ -10,10 +10,11 @@
  *   qwen2  the same, plus biases on Q, K and V, and "NEOX" rope whose pairs
  *          are (i, i + rope_dim/2).
  *
- * Everything is computed in f32. Quantised weights (F16, BF16, Q8_0, Q4_0,
- * the K-quants...) are dequantised exactly, one row at a time, and the dot
- * products accumulate in f32, so results match llama.cpp's "exact dequant"
- * references to about 1e-5 relative.
+ * In exact mode (llm_model_set_exact below) everything is computed in f32:
+ * quantised weights (F16, BF16, Q8_0, Q4_0, the K-quants...) are
+ * dequantised exactly, one row at a time, and the dot products accumulate in
+ * f32, so results match llama.cpp's "exact dequant" references to about 1e-5
+ * relative. The default fast mode follows llama.cpp's native numerics.
  *
  * Ownership: llm_model_load() keeps pointers INTO the gguf_t, which must
  * outlive the model. A model is read-only once loaded, so several states
@@ -84,5 +85,49 @@ int llm_state_n_ctx(const llm_state_t *s);
  * model must be the one the state was made for. */
 int llm_eval(const llm_model_t *m, llm_state_t *s, const int32_t *tokens, int n,
              float *logits, float *all_logits);
+
+/* ---- speed: threads, exact mode, batches ------------------------------ */
+
+/* Sets the number of threads every forward pass uses (the caller's thread
+ * plus n - 1 workers of one process-wide, persistent pool; nothing is
+ * created per token). n <= 0 picks the default: COPYD_THREADS when set,
+ * else the number of online CPUs. Call it while no evaluation runs.
+ * Returns the number of threads now in use. When two evaluations run at
+ * once from different threads, the second runs on its caller's thread
+ * alone rather than waiting for the pool. */
+int llm_set_threads(int n);
+/* The number of threads a forward pass uses now. */
+int llm_threads(void);
+
+/* Numerics. By default (exact = 0) matrix products take the fast path of
+ * llama.cpp: activations are quantised on the fly to Q8_0 for Q8_0 and Q4_0
+ * weights and multiplied in integers; other types use SIMD f32 sums whose
+ * order differs from element order. Logits then differ from the exact
+ * references by up to about 0.3 (Q4/Q8; llama.cpp "native" does the same)
+ * or 1e-4 (F16/BF16/F32), and greedy tails may change where the top two
+ * logits are that close. exact = 1 selects the reference path described at
+ * the top of this file (exact dequantisation, f32 sums in element order),
+ * still threaded, bit-identical to the single-threaded scalar engine. The
+ * default of a loaded model is exact when the environment variable
+ * COPYD_LLM_EXACT is "1". Set it before evaluating. */
+void llm_model_set_exact(llm_model_t *m, int exact);
+int llm_model_exact(const llm_model_t *m);
+
+/* One decoding step for n_seq (>= 1) sequences at once: token[i] is fed to
+ * states[i] at that state's own position, and every weight matrix is read
+ * once for all of them. `logits` (NULL allowed) receives n_seq * n_vocab
+ * floats, sequence i at i * n_vocab. Returns 0, or -1 changing no state when
+ * n_seq < 1, a state is NULL, made for another model, full, or listed
+ * twice, or a token is outside [0, n_vocab). Each sequence gets the same
+ * logits as llm_eval() of its token alone (up to float summation order). */
+int llm_eval_batch(const llm_model_t *m, llm_state_t **states, const int32_t *tokens, int n_seq,
+                   float *logits);
+
+/* Makes dst continue the sequence of src: copies src's KV cache up to its
+ * position, and the position (prompt-prefix sharing: evaluate a common
+ * prefix once, copy it into several states). Both states must belong to
+ * the same model and dst must hold src's positions. 0, or -1 (dst
+ * unchanged). dst == src is a no-op. */
+int llm_state_copy(llm_state_t *dst, const llm_state_t *src);
 
 #endif

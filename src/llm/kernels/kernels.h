@@ -41,10 +41,82 @@ void k_softmax(float *x, int n);
  * neox = 1: pair j is (j, j + n_rot/2) (qwen2, GPT-NeoX). */
 void k_rope(float *v, int n_rot, int pos, float base, float scale, int neox);
 
+/* k_rope in two steps, for many heads at one position: k_rope_table()
+ * writes the n_rot/2 (cos, sin) pairs of `pos` into cs (n_rot floats);
+ * k_rope_apply() rotates one head with them. Same numbers as k_rope. */
+void k_rope_table(float *cs, int n_rot, int pos, float base, float scale);
+void k_rope_apply(float *v, const float *cs, int n_rot, int neox);
+
 /* SwiGLU: g[i] = silu(g[i]) * u[i], silu(x) = x / (1 + exp(-x)). */
 void k_swiglu(float *g, const float *u, int n);
 
 /* y[i] += x[i] */
 void k_add(float *y, const float *x, int n);
+
+/* ---- fast path ---------------------------------------------------------
+ *
+ * The kernels above are the reference. The ones below are what a forward
+ * pass uses in fast mode: SIMD versions chosen at run time from the CPU's
+ * features (AVX2+FMA+F16C, AVX-512 with VNNI), a persistent thread pool,
+ * and matrix products over several input vectors at once that read each
+ * weight row once for all of them. Every SIMD kernel has a scalar
+ * counterpart it is tested against (tests/unit/test_kernels.c). */
+
+/* Instruction set levels. k_isa() is the level in use: the best the CPU
+ * has, lowered by the environment variable COPYD_LLM_ISA ("scalar", "avx2")
+ * or by k_set_isa() (tests); k_set_isa() returns the level in effect, which
+ * is never above what the CPU supports. */
+enum { K_ISA_SCALAR = 0, K_ISA_AVX2 = 1, K_ISA_AVX512 = 2 };
+int k_isa(void);
+int k_isa_supported(void);
+int k_set_isa(int isa);
+
+/* Thread pool (threads.c). A section fn(ctx, ith, nth) runs on nth threads
+ * at once, ith = 0..nth-1, the caller being thread 0; k_parallel() returns
+ * when all are done. nth <= max_threads and <= k_threads(); when the pool
+ * is busy with another caller's section, nth = 1 (runs inline). */
+typedef void (*k_task_fn)(void *ctx, int ith, int nth);
+void k_parallel(k_task_fn fn, void *ctx, int max_threads);
+int k_threads(void);
+/* n <= 0: COPYD_THREADS or the CPU count. Returns the count in effect. */
+int k_set_threads(int n);
+
+/* Activations quantised for integer dot products: ggml's Q8_0 blocks (an
+ * fp16 scale d = max|x| / 127 and 32 int8), n a multiple of 32. */
+void k_quantize_q8_0(void *dst, const float *x, int n);
+
+/* Dot product of one weight row (n elements of `type`) with an activation
+ * row: Q8_0 blocks (k_quantize_q8_0) when k_act_q8_0(type), else floats.
+ * `isa` picks the implementation; NULL when the type has no kernel at that
+ * level (see k_isa_supported). The scalar ones are the definition:
+ *   F32/F16/BF16: sum of w[i] * x[i] in f32 (any order);
+ *   Q8_0 / Q4_0: per block, the integer sum of w.q * x.q, times
+ *                fp16(w.d) * fp16(x.d), summed in f32 (ggml's formula). */
+typedef float (*k_dot_fn)(const void *w, const void *x, int n);
+k_dot_fn k_dot_kernel(ggml_type_t type, int isa);
+int k_act_q8_0(ggml_type_t type);
+
+/* A matrix in a product: rows x cols of `type` at w; output row j of the
+ * product (for input vector j) is y + j * ldy, rows floats. */
+typedef struct k_mat {
+    const void *w;
+    ggml_type_t type;
+    int rows;
+    float *y;
+    int ldy;
+} k_mat_t;
+
+/* For each of n_mat matrices sharing the input: y_j = W x_j for the n
+ * vectors x_j = x + j * ldx (cols floats each), threaded over rows, each
+ * weight row read once for all n vectors. exact = 1: the reference numbers
+ * (dequantised rows, k_dot), as k_matvec gives; exact = 0: the fast kernels
+ * (Q8_0/Q4_0 with Q8_0 activations, SIMD f32 sums; other types dequantise
+ * each row once and take SIMD f32 dots). 0, or -1 (unsupported type, cols
+ * not a multiple of the block size, out of memory). */
+int k_matmul(const k_mat_t *mats, int n_mat, int cols, const float *x, int ldx, int n, int exact);
+
+/* Fast f32 helpers for attention (SIMD when available). */
+float k_dot_fast(const float *a, const float *b, int n);
+void k_axpy_fast(float *y, float a, const float *x, int n); /* y += a * x */
 
 #endif

@@ -40,6 +40,28 @@ void k_rope(float *v, int n_rot, int pos, float base, float scale, int neox) {
     }
 }
 
+void k_rope_table(float *cs, int n_rot, int pos, float base, float scale) {
+    int half = n_rot / 2;
+    for (int j = 0; j < half; j++) {
+        float freq = 1.0f / powf(base, (float)(2 * j) / (float)n_rot);
+        float angle = (float)pos * scale * freq;
+        cs[2 * j] = cosf(angle);
+        cs[2 * j + 1] = sinf(angle);
+    }
+}
+
+void k_rope_apply(float *v, const float *cs, int n_rot, int neox) {
+    int half = n_rot / 2;
+    for (int j = 0; j < half; j++) {
+        float c = cs[2 * j], s = cs[2 * j + 1];
+        int a = neox ? j : 2 * j;
+        int b = neox ? j + half : 2 * j + 1;
+        float v0 = v[a], v1 = v[b];
+        v[a] = v0 * c - v1 * s;
+        v[b] = v0 * s + v1 * c;
+    }
+}
+
 void k_swiglu(float *g, const float *u, int n) {
     for (int i = 0; i < n; i++) {
         float x = g[i];

@@ -1,0 +1,219 @@
+/* test_kernels.c -- every SIMD kernel against its scalar reference.
+ *
+ * Random rows (fixed seed) of several lengths, including lengths that are
+ * not a multiple of the SIMD width, for each type and each instruction set
+ * level this CPU supports. The integer (Q8_0/Q4_0) kernels compute exact
+ * integer block sums, so they differ from the reference only by the order
+ * of the f32 additions of block results: tolerance 1e-5 relative to the sum
+ * of |terms|. The f32 kernels likewise (order of additions). The matrix
+ * product is checked against per-row dots, the threaded path against one
+ * thread, and the activation quantiser against quant.c's. No timing. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "llm/kernels/kernels.h"
+#include "llm/quant.h"
+#include "test.h"
+
+static uint64_t rng = 88172645463325252ull;
+static float frand(void) { /* uniform in [-1, 1) */
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (float)((rng >> 40) * (1.0 / (1 << 24))) * 2.0f - 1.0f;
+}
+
+static const char *isa_name(int isa) { return isa == 0 ? "scalar" : isa == 1 ? "avx2" : "avx512"; }
+
+/* Sum of |w_i * x_i| over the dequantised row: the scale of rounding. */
+static double abs_scale(const float *w, const float *x, int n) {
+    double s = 0;
+    for (int i = 0; i < n; i++) s += fabs((double)w[i] * x[i]);
+    return s;
+}
+
+static void test_dots(void) {
+    const ggml_type_t types[] = {GGML_TYPE_F32, GGML_TYPE_F16, GGML_TYPE_BF16, GGML_TYPE_Q8_0, GGML_TYPE_Q4_0};
+    const int lens[] = {32, 64, 96, 896, 4864};
+    const int top = k_isa_supported();
+    printf("instruction sets: up to %s\n", isa_name(top));
+    for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
+        ggml_type_t ty = types[t];
+        for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
+            int n = lens[li] + (ty == GGML_TYPE_F32 || ty == GGML_TYPE_F16 || ty == GGML_TYPE_BF16 ? 3 : 0);
+            float *w = malloc(n * sizeof(float)), *x = malloc(n * sizeof(float)), *wd = malloc(n * sizeof(float));
+            unsigned char *wq = malloc((size_t)ggml_row_bytes(ty, n));
+            block_q8_0 *xq = malloc((size_t)(n / 32 + 1) * sizeof(block_q8_0));
+            for (int i = 0; i < n; i++) {
+                w[i] = frand();
+                x[i] = frand() * 3.0f;
+            }
+            CHECK(quantize_row(ty, w, wq, n) == 0);
+            CHECK(dequantize_row(ty, wq, wd, n) == 0);
+            const void *act = x;
+            if (k_act_q8_0(ty)) {
+                quantize_row(GGML_TYPE_Q8_0, x, xq, n);
+                act = xq;
+            }
+            k_dot_fn ref = k_dot_kernel(ty, K_ISA_SCALAR);
+            CHECK(ref != NULL);
+            if (!ref) continue;
+            float r = ref(wq, act, n);
+            double scale = abs_scale(wd, x, n);
+            /* the scalar reference is close to the exact f32 dot: integer
+             * kernels by the activation rounding (|x| / 254 per element) */
+            float exact = k_dot(wd, x, n);
+            double tol_q = k_act_q8_0(ty) ? scale * 0.01 : scale * 1e-5;
+            if (!(fabs(r - exact) <= tol_q))
+                fprintf(stderr, "FAIL %s n=%d ref %g exact %g\n", ggml_type_name(ty), n, r, exact);
+            CHECK(fabs(r - exact) <= tol_q);
+            for (int isa = K_ISA_AVX2; isa <= top; isa++) {
+                k_dot_fn f = k_dot_kernel(ty, isa);
+                CHECK(f != NULL);
+                if (!f) continue;
+                float v = f(wq, act, n);
+                if (!(fabs(v - r) <= 1e-5 * scale + 1e-6))
+                    fprintf(stderr, "FAIL %s %s n=%d: %.9g vs scalar %.9g\n", ggml_type_name(ty), isa_name(isa), n,
+                            v, r);
+                CHECK(fabs(v - r) <= 1e-5 * scale + 1e-6);
+            }
+            free(w);
+            free(x);
+            free(wd);
+            free(wq);
+            free(xq);
+        }
+    }
+    CHECK(k_dot_kernel(GGML_TYPE_Q6_K, K_ISA_SCALAR) == NULL); /* K-quants: dequantise + f32 */
+    CHECK(k_dot_kernel(GGML_TYPE_F16, top + 1) == NULL);
+}
+
+/* The SIMD activation quantiser equals quant.c's except for rounding
+ * ties (half to even vs away from zero): |q| differs by at most 1. */
+static void test_quantize(void) {
+    const int n = 4864;
+    float *x = malloc(n * sizeof(float));
+    for (int i = 0; i < n; i++) x[i] = frand() * 5.0f;
+    x[5] = 0.0f;
+    for (int i = 64; i < 96; i++) x[i] = 0.0f; /* an all-zero block */
+    block_q8_0 *a = malloc((n / 32) * sizeof *a), *b = malloc((n / 32) * sizeof *b);
+    quantize_row(GGML_TYPE_Q8_0, x, a, n);
+    int saved = k_isa();
+    k_set_isa(k_isa_supported());
+    k_quantize_q8_0(b, x, n);
+    k_set_isa(saved);
+    int worst = 0, scale_same = 1;
+    for (int i = 0; i < n / 32; i++) {
+        if (a[i].d != b[i].d) scale_same = 0;
+        for (int j = 0; j < 32; j++) {
+            int d = abs(a[i].qs[j] - b[i].qs[j]);
+            if (d > worst) worst = d;
+        }
+    }
+    CHECK(scale_same);
+    CHECK(worst <= 1);
+    CHECK(b[2].d == 0 && b[2].qs[7] == 0);
+    free(x);
+    free(a);
+    free(b);
+}
+
+/* k_matmul: two matrices sharing 5 input vectors equal per-row dots, in
+ * exact and fast mode, with 1 and 2 threads, at every ISA level. */
+static void test_matmul(void) {
+    const int rows0 = 37, rows1 = 50, cols = 256, nv = 5;
+    const ggml_type_t types[] = {GGML_TYPE_F32, GGML_TYPE_F16, GGML_TYPE_Q8_0, GGML_TYPE_Q4_0, GGML_TYPE_Q6_K,
+                                 GGML_TYPE_Q4_K};
+    float *x = malloc((size_t)nv * cols * sizeof(float));
+    for (int i = 0; i < nv * cols; i++) x[i] = frand();
+    for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
+        ggml_type_t ty = types[t];
+        size_t rb = ggml_row_bytes(ty, cols);
+        unsigned char *w0 = malloc(rb * rows0), *w1 = malloc(rb * rows1);
+        float *row = malloc(cols * sizeof(float)), *f = malloc(cols * sizeof(float));
+        for (int r = 0; r < rows0 + rows1; r++) {
+            for (int i = 0; i < cols; i++) f[i] = frand();
+            CHECK(quantize_row(ty, f, r < rows0 ? w0 + rb * r : w1 + rb * (r - rows0), cols) == 0);
+        }
+        float *want = malloc((size_t)nv * (rows0 + rows1) * sizeof(float));
+        float *y0 = malloc((size_t)nv * rows0 * sizeof(float)), *y1 = malloc((size_t)nv * rows1 * sizeof(float));
+        for (int j = 0; j < nv; j++)
+            for (int r = 0; r < rows0 + rows1; r++) {
+                const unsigned char *wr = r < rows0 ? w0 + rb * r : w1 + rb * (r - rows0);
+                dequantize_row(ty, wr, row, cols);
+                want[j * (rows0 + rows1) + r] = k_dot(row, x + j * cols, cols);
+            }
+        int saved_isa = k_isa(), saved_th = k_threads();
+        for (int threads = 1; threads <= 2; threads++) {
+            k_set_threads(threads);
+            for (int isa = 0; isa <= k_isa_supported(); isa++) {
+                k_set_isa(isa);
+                for (int exact = 0; exact <= 1; exact++) {
+                    k_mat_t mats[2] = {{w0, ty, rows0, y0, rows0}, {w1, ty, rows1, y1, rows1}};
+                    CHECK(k_matmul(mats, 2, cols, x, cols, nv, exact) == 0);
+                    float worst = 0;
+                    int bitexact = 1;
+                    for (int j = 0; j < nv; j++)
+                        for (int r = 0; r < rows0 + rows1; r++) {
+                            float got = r < rows0 ? y0[j * rows0 + r] : y1[j * rows1 + r - rows0];
+                            float w = want[j * (rows0 + rows1) + r];
+                            if (got != w) bitexact = 0;
+                            if (fabsf(got - w) > worst) worst = fabsf(got - w);
+                        }
+                    /* exact: identical numbers; fast: activation rounding
+                     * (Q8_0/Q4_0) or summation order */
+                    float tol = exact ? 0.0f : k_act_q8_0(ty) ? 0.1f : 1e-4f;
+                    if (exact ? !bitexact : !(worst <= tol))
+                        fprintf(stderr, "FAIL matmul %s isa %d threads %d exact %d: max diff %g\n",
+                                ggml_type_name(ty), isa, threads, exact, worst);
+                    CHECK(exact ? bitexact : worst <= tol);
+                }
+            }
+        }
+        k_set_isa(saved_isa);
+        k_set_threads(saved_th);
+        free(w0);
+        free(w1);
+        free(row);
+        free(f);
+        free(want);
+        free(y0);
+        free(y1);
+    }
+    k_mat_t bad = {x, GGML_TYPE_Q8_0, 1, x, 1};
+    CHECK(k_matmul(&bad, 1, 31, x, 31, 1, 0) == -1); /* 31 is not a multiple of 32 */
+    CHECK(k_matmul(&bad, 0, 32, x, 32, 1, 0) == -1);
+    free(x);
+}
+
+/* The fast attention helpers and the two-step rope. */
+static void test_helpers(void) {
+    float a[67], b[67], y[67], y2[67];
+    for (int i = 0; i < 67; i++) {
+        a[i] = frand();
+        b[i] = frand();
+        y[i] = y2[i] = frand();
+    }
+    CHECK(fabsf(k_dot_fast(a, b, 67) - k_dot(a, b, 67)) < 1e-5f);
+    k_axpy_fast(y, 0.5f, a, 67);
+    for (int i = 0; i < 67; i++) y2[i] += 0.5f * a[i];
+    CHECK(memcmp(y, y2, sizeof y) == 0 || fabsf(y[66] - y2[66]) < 1e-6f);
+    float v1[64], v2[64], cs[64];
+    for (int neox = 0; neox <= 1; neox++) {
+        for (int i = 0; i < 64; i++) v1[i] = v2[i] = frand();
+        k_rope(v1, 48, 17, 10000.0f, 1.0f, neox);
+        k_rope_table(cs, 48, 17, 10000.0f, 1.0f);
+        k_rope_apply(v2, cs, 48, neox);
+        CHECK(memcmp(v1, v2, sizeof v1) == 0);
+    }
+}
+
+int main(void) {
+    test_dots();
+    test_quantize();
+    test_matmul();
+    test_helpers();
+    TEST_DONE();
+}
