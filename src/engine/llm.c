@@ -189,129 +189,268 @@ static void parsed_free(parsed_t *p) {
 
 /* ---- generation ------------------------------------------------------------ */
 
-/* Samples one continuation of the prompt into `out`. Returns tokens made. */
-static unsigned sample_text(const llm_impl_t *m, const int32_t *prompt, size_t np, uint64_t seed, float temperature,
-                            int max_tokens, const llm_mask_t *mask, buf_t *out) {
-    const llm_config_t *c = llm_model_config(m->model);
-    int n_ctx = (int)np + max_tokens;
-    if (c->n_ctx_train > 0 && n_ctx > c->n_ctx_train) n_ctx = c->n_ctx_train;
-    if ((int)np >= n_ctx) return 0;
-    llm_sample_params_t sp;
-    llm_sample_params_default(&sp);
-    sp.temperature = temperature;
-    sp.seed = seed;
-    llm_state_t *st = llm_state_new(m->model, n_ctx);
-    llm_sampler_t *smp = llm_sampler_new(c->n_vocab, &sp);
-    float *logits = malloc(sizeof(float) * (size_t)c->n_vocab);
-    int32_t *hist = malloc(sizeof(int32_t) * (size_t)(n_ctx + 1));
-    unsigned made = 0;
-    if (st && smp && logits && hist && llm_eval(m->model, st, prompt, (int)np, logits, NULL) == 0) {
-        memcpy(hist, prompt, np * sizeof *hist);
-        int nh = (int)np;
-        detok_t dt;
-        detok_init(&dt);
-        dt.first = 0;
-        char piece[512];
-        while ((int)made < max_tokens && nh < n_ctx) {
-            int id = llm_sampler_sample(smp, logits, hist, nh, mask);
-            if (id < 0 || tokenizer_is_eog(m->tok, id)) break;
-            hist[nh++] = id;
-            made++;
-            buf_append(out, piece, detok_push(m->tok, &dt, id, piece, sizeof piece));
-            if (out->len >= 2 && strstr(out->p, "\n\n\n")) break;
-            if (nh >= n_ctx || llm_eval(m->model, st, &hist[nh - 1], 1, logits, NULL) < 0) break;
-        }
-        buf_append(out, piece, detok_flush(&dt, piece, sizeof piece));
-    }
-    free(hist);
-    free(logits);
-    llm_sampler_free(smp);
-    llm_state_free(st);
-    return made;
+/* One variant being written: its own KV state (a copy of its brief's
+ * prefilled prompt), sampler, text so far and last logits. */
+typedef struct seq {
+    struct job *job;
+    int variant;
+    llm_state_t *st;
+    llm_sampler_t *smp;
+    float *logits;
+    int32_t *hist;
+    int nh, made, done;
+    detok_t dt;
+    buf_t text;
+} seq_t;
+
+/* One brief: its rules, mask, prompt and variants. */
+typedef struct job {
+    engine_item_t *item;
+    ruleset_t rs;
+    llm_mask_t mask;
+    int mask_ok;
+    int32_t *prompt;
+    size_t np;
+    llm_state_t *base;   /* the prompt, evaluated once */
+    float *base_logits;
+    int n_ctx, nvar;
+    uint64_t seed;
+    float temperature;
+    parsed_t *pv;
+    copy_variant_in_t *vin;
+    int *ok;             /* variant passed the checks */
+    unsigned tokens;
+    int failed;
+    char why[200];
+} job_t;
+
+static void seq_free(seq_t *q) {
+    llm_state_free(q->st);
+    llm_sampler_free(q->smp);
+    free(q->logits);
+    free(q->hist);
+    buf_free(&q->text);
+    memset(q, 0, sizeof *q);
 }
 
-static void generate_one(llm_impl_t *m, engine_item_t *it) {
-    const brief_t *b = it->brief;
-    double t0 = now_mono();
-    ruleset_t *rs = malloc(sizeof *rs);
-    llm_mask_t mask;
-    int mask_ok = 0;
+/* Prepares a brief: rules, mask, prompt, prompt prefilled once. */
+static int job_prepare(llm_impl_t *m, job_t *j) {
+    const brief_t *b = j->item->brief;
+    const llm_config_t *c = llm_model_config(m->model);
+    copy_rules_for(m->copy, b, &j->rs);
+    if (llm_mask_init(&j->mask, (int)tokenizer_n_vocab(m->tok)) < 0) return -1;
+    j->mask_ok = 1;
+    build_mask(m, &j->rs, &j->mask);
     buf_t prompt = BUF_INIT;
-    int32_t *ids = NULL;
-    size_t nids = 0;
-    int nvar = b->max_variants > 0 && b->max_variants <= LLM_MAX_VARIANTS ? b->max_variants : 5;
-    parsed_t *pv = calloc((size_t)nvar, sizeof *pv);
-    copy_variant_in_t *vin = calloc((size_t)nvar, sizeof *vin);
-    unsigned tokens = 0;
-    if (!rs || !pv || !vin) goto oom;
-    copy_rules_for(m->copy, b, rs);
-    if (llm_mask_init(&mask, (int)tokenizer_n_vocab(m->tok)) < 0) goto oom;
-    mask_ok = 1;
-    build_mask(m, rs, &mask);
     build_prompt(m, b, &prompt);
-    if (tokenizer_encode(m->tok, prompt.p ? prompt.p : "", prompt.len, 1, m->has_chat, &ids, &nids) < 0 || !nids) {
-        it->status = ENGINE_ERR_INTERNAL;
-        snprintf(it->err_message, sizeof it->err_message, "could not tokenize the prompt");
-        goto out;
+    int rc = tokenizer_encode(m->tok, prompt.p ? prompt.p : "", prompt.len, 1, m->has_chat, &j->prompt, &j->np);
+    buf_free(&prompt);
+    if (rc < 0 || j->np == 0) {
+        snprintf(j->why, sizeof j->why, "could not tokenize the prompt");
+        return -1;
+    }
+    j->n_ctx = (int)j->np + m->max_tokens;
+    if (c->n_ctx_train > 0 && j->n_ctx > c->n_ctx_train) j->n_ctx = c->n_ctx_train;
+    if ((int)j->np >= j->n_ctx) {
+        snprintf(j->why, sizeof j->why, "the prompt (%zu tokens) fills the model's context", j->np);
+        return -1;
+    }
+    j->base = llm_state_new(m->model, j->n_ctx);
+    j->base_logits = malloc(sizeof(float) * (size_t)c->n_vocab);
+    if (!j->base || !j->base_logits || llm_eval(m->model, j->base, j->prompt, (int)j->np, j->base_logits, NULL) < 0) {
+        snprintf(j->why, sizeof j->why, "could not evaluate the prompt");
+        return -1;
     }
     char key[BRIEF_KEY_LEN];
     brief_cache_key(b, "llm", m->model_name, key);
-    uint64_t base_seed = XXH3_64bits(key, strlen(key));
-    float temperature = 0.5f + 0.7f * (float)b->creativity;
-    const pb_platform_t *P = &m->copy->platforms[b->platform];
-    for (int v = 0; v < nvar; v++) {
-        rule_violation_t viol[8];
-        size_t nviol = 1;
-        for (int attempt = 0; attempt < LLM_ENGINE_ATTEMPTS && nviol; attempt++) {
-            parsed_free(&pv[v]);
-            buf_free(&pv[v].text);
-            memset(&pv[v], 0, sizeof pv[v]);
-            buf_t raw = BUF_INIT;
-            tokens += sample_text(m, ids, nids, base_seed + (uint64_t)(v * 7919 + attempt), temperature, m->max_tokens,
-                                  &mask, &raw);
-            parse_output(raw.p ? raw.p : "", b, P, rs, &pv[v]);
-            buf_free(&raw);
-            vin[v].headline = pv[v].headline;
-            vin[v].primary_text = pv[v].text.p ? pv[v].text.p : "";
-            vin[v].call_to_action = b->call_to_action ? b->call_to_action : "";
-            vin[v].hashtags = (const char *const *)pv[v].tags;
-            vin[v].n_hashtags = pv[v].ntags;
-            nviol = copy_check(m->copy, b, rs, &vin[v], viol, 8);
+    j->seed = XXH3_64bits(key, strlen(key));
+    j->temperature = 0.5f + 0.7f * (float)b->creativity;
+    j->nvar = b->max_variants > 0 && b->max_variants <= LLM_MAX_VARIANTS ? b->max_variants : 5;
+    j->pv = calloc((size_t)j->nvar, sizeof *j->pv);
+    j->vin = calloc((size_t)j->nvar, sizeof *j->vin);
+    j->ok = calloc((size_t)j->nvar, sizeof *j->ok);
+    return j->pv && j->vin && j->ok ? 0 : -1;
+}
+
+static int seq_start(llm_impl_t *m, job_t *j, int v, int attempt, seq_t *q) {
+    const llm_config_t *c = llm_model_config(m->model);
+    memset(q, 0, sizeof *q);
+    q->job = j;
+    q->variant = v;
+    llm_sample_params_t sp;
+    llm_sample_params_default(&sp);
+    sp.temperature = j->temperature;
+    sp.seed = j->seed + (uint64_t)(v * 7919 + attempt * 104729);
+    q->st = llm_state_new(m->model, j->n_ctx);
+    q->smp = llm_sampler_new(c->n_vocab, &sp);
+    q->logits = malloc(sizeof(float) * (size_t)c->n_vocab);
+    q->hist = malloc(sizeof(int32_t) * (size_t)(j->n_ctx + 1));
+    if (!q->st || !q->smp || !q->logits || !q->hist || llm_state_copy(q->st, j->base) < 0) return -1;
+    memcpy(q->logits, j->base_logits, sizeof(float) * (size_t)c->n_vocab);
+    memcpy(q->hist, j->prompt, j->np * sizeof *q->hist);
+    q->nh = (int)j->np;
+    detok_init(&q->dt);
+    q->dt.first = 0;
+    return 0;
+}
+
+/* Decodes every sequence to its end, all of them advancing together: one
+ * pass over the weights per step for the whole set (llm_eval_batch). */
+static void decode_all(llm_impl_t *m, seq_t *seqs, size_t n) {
+    const llm_config_t *c = llm_model_config(m->model);
+    llm_state_t **states = malloc(n * sizeof *states);
+    int32_t *toks = malloc(n * sizeof *toks);
+    size_t *who = malloc(n * sizeof *who);
+    float *logits = malloc(n * sizeof(float) * (size_t)c->n_vocab);
+    char piece[512];
+    if (!states || !toks || !who || !logits) goto out;
+    for (;;) {
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++) {
+            seq_t *q = &seqs[i];
+            if (q->done) continue;
+            int id = llm_sampler_sample(q->smp, q->logits, q->hist, q->nh, &q->job->mask);
+            if (id < 0 || tokenizer_is_eog(m->tok, id) || q->made >= m->max_tokens || q->nh >= q->job->n_ctx) {
+                q->done = 1;
+                continue;
+            }
+            q->hist[q->nh++] = id;
+            q->made++;
+            buf_append(&q->text, piece, detok_push(m->tok, &q->dt, id, piece, sizeof piece));
+            if ((q->text.p && strstr(q->text.p, "\n\n\n")) || q->nh >= q->job->n_ctx || q->made >= m->max_tokens) {
+                q->done = 1;
+                continue;
+            }
+            states[k] = q->st;
+            toks[k] = id;
+            who[k++] = i;
         }
-        if (nviol) {
-            it->status = ENGINE_ERR_UNAVAILABLE;
-            snprintf(it->err_message, sizeof it->err_message,
-                     "the model's variant %d broke the brief's rules after %d attempts: %.150s", v + 1,
-                     LLM_ENGINE_ATTEMPTS, viol[0].detail);
-            goto out;
+        if (k == 0) break;
+        if (llm_eval_batch(m->model, states, toks, (int)k, logits) < 0) {
+            for (size_t i = 0; i < k; i++) seqs[who[i]].done = 1;
+            break;
         }
+        for (size_t i = 0; i < k; i++)
+            memcpy(seqs[who[i]].logits, logits + i * (size_t)c->n_vocab, sizeof(float) * (size_t)c->n_vocab);
     }
-    {
-        buf_t out = BUF_INIT;
-        const char *keys[] = {"model_file"}, *vals[] = {m->model_name};
-        copy_finish_info_t info = {.engine = "llm", .model = m->model_name, .id_prefix = "llm",
-                                   .generation_seconds = now_mono() - t0, .tokens = tokens,
-                                   .extra_keys = keys, .extra_values = vals, .n_extra = 1};
-        if (copy_finish(m->copy, b, vin, (size_t)nvar, &info, &out) < 0) {
-            buf_free(&out);
-            goto oom;
-        }
-        it->output = buf_detach(&out, &it->output_len);
-        it->tokens = tokens;
-        it->status = it->output ? ENGINE_OK : ENGINE_ERR_INTERNAL;
-    }
-    goto out;
-oom:
-    it->status = ENGINE_ERR_INTERNAL;
-    snprintf(it->err_message, sizeof it->err_message, "out of memory");
+    for (size_t i = 0; i < n; i++) buf_append(&seqs[i].text, piece, detok_flush(&seqs[i].dt, piece, sizeof piece));
 out:
-    for (int v = 0; pv && v < nvar; v++) parsed_free(&pv[v]), buf_free(&pv[v].text);
-    free(pv);
-    free(vin);
-    free(ids);
-    buf_free(&prompt);
-    if (mask_ok) llm_mask_free(&mask);
-    free(rs);
+    free(states);
+    free(toks);
+    free(who);
+    free(logits);
+}
+
+/* Parses and checks a finished sequence into its brief's variant slot. */
+static void seq_finish(llm_impl_t *m, seq_t *q) {
+    job_t *j = q->job;
+    const brief_t *b = j->item->brief;
+    int v = q->variant;
+    parsed_free(&j->pv[v]);
+    buf_free(&j->pv[v].text);
+    memset(&j->pv[v], 0, sizeof j->pv[v]);
+    parse_output(q->text.p ? q->text.p : "", b, &m->copy->platforms[b->platform], &j->rs, &j->pv[v]);
+    copy_variant_in_t *x = &j->vin[v];
+    x->headline = j->pv[v].headline;
+    x->primary_text = j->pv[v].text.p ? j->pv[v].text.p : "";
+    x->call_to_action = b->call_to_action ? b->call_to_action : "";
+    x->hashtags = (const char *const *)j->pv[v].tags;
+    x->n_hashtags = j->pv[v].ntags;
+    rule_violation_t viol[4];
+    size_t nv = copy_check(m->copy, b, &j->rs, x, viol, 4);
+    j->ok[v] = nv == 0;
+    j->tokens += (unsigned)q->made;
+    if (nv)
+        snprintf(j->why, sizeof j->why, "the model's variant %d broke the brief's rules after %d attempts: %.120s",
+                 v + 1, LLM_ENGINE_ATTEMPTS, viol[0].detail);
+}
+
+static void job_output(llm_impl_t *m, job_t *j, double seconds) {
+    engine_item_t *it = j->item;
+    buf_t out = BUF_INIT;
+    const char *keys[] = {"model_file"}, *vals[] = {m->model_name};
+    copy_finish_info_t info = {.engine = "llm", .model = m->model_name, .id_prefix = "llm",
+                               .generation_seconds = seconds, .tokens = j->tokens,
+                               .extra_keys = keys, .extra_values = vals, .n_extra = 1};
+    if (copy_finish(m->copy, it->brief, j->vin, (size_t)j->nvar, &info, &out) < 0) {
+        buf_free(&out);
+        it->status = ENGINE_ERR_INTERNAL;
+        snprintf(it->err_message, sizeof it->err_message, "out of memory");
+        return;
+    }
+    it->output = buf_detach(&out, &it->output_len);
+    it->tokens = j->tokens;
+    it->status = it->output ? ENGINE_OK : ENGINE_ERR_INTERNAL;
+}
+
+static void job_free(job_t *j) {
+    for (int v = 0; j->pv && v < j->nvar; v++) parsed_free(&j->pv[v]), buf_free(&j->pv[v].text);
+    free(j->pv);
+    free(j->vin);
+    free(j->ok);
+    free(j->prompt);
+    free(j->base_logits);
+    llm_state_free(j->base);
+    if (j->mask_ok) llm_mask_free(&j->mask);
+}
+
+/* Every variant of every brief of the batch is decoded together; variants
+ * that break a rule are sampled again (new seed), up to
+ * LLM_ENGINE_ATTEMPTS rounds, again all together. */
+static void generate_items(llm_impl_t *m, engine_item_t **items, size_t n) {
+    double t0 = now_mono();
+    job_t *jobs = calloc(n, sizeof *jobs);
+    if (!jobs) {
+        for (size_t i = 0; i < n; i++) items[i]->status = ENGINE_ERR_INTERNAL;
+        return;
+    }
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        jobs[i].item = items[i];
+        if (job_prepare(m, &jobs[i]) < 0) {
+            jobs[i].failed = 1;
+            items[i]->status = ENGINE_ERR_INTERNAL;
+            snprintf(items[i]->err_message, sizeof items[i]->err_message, "%s",
+                     jobs[i].why[0] ? jobs[i].why : "out of memory");
+            continue;
+        }
+        total += (size_t)jobs[i].nvar;
+    }
+    seq_t *seqs = calloc(total ? total : 1, sizeof *seqs);
+    for (int attempt = 0; seqs && attempt < LLM_ENGINE_ATTEMPTS; attempt++) {
+        size_t ns = 0;
+        for (size_t i = 0; i < n; i++)
+            for (int v = 0; !jobs[i].failed && v < jobs[i].nvar; v++)
+                if (!jobs[i].ok[v] && seq_start(m, &jobs[i], v, attempt, &seqs[ns++]) < 0) {
+                    jobs[i].failed = 1;
+                    snprintf(jobs[i].why, sizeof jobs[i].why, "out of memory");
+                }
+        if (ns == 0) break;
+        decode_all(m, seqs, ns);
+        for (size_t k = 0; k < ns; k++) {
+            if (!seqs[k].job->failed) seq_finish(m, &seqs[k]);
+            seq_free(&seqs[k]);
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        job_t *j = &jobs[i];
+        if (j->failed && items[i]->status == ENGINE_ERR_INTERNAL) {
+            job_free(j);
+            continue;
+        }
+        int all_ok = !j->failed;
+        for (int v = 0; all_ok && v < j->nvar; v++) all_ok &= j->ok[v];
+        if (all_ok) {
+            job_output(m, j, now_mono() - t0);
+        } else {
+            items[i]->status = j->failed ? ENGINE_ERR_INTERNAL : ENGINE_ERR_UNAVAILABLE;
+            snprintf(items[i]->err_message, sizeof items[i]->err_message, "%s", j->why);
+            items[i]->tokens = j->tokens;
+        }
+        job_free(j);
+    }
+    free(seqs);
+    free(jobs);
 }
 
 /* ---- engine interface ---------------------------------------------------- */
@@ -324,23 +463,30 @@ static int llm_ready(engine_t *e, char *why, size_t whysz) {
 
 static void llm_generate(engine_t *e, engine_item_t *items, size_t n) {
     llm_impl_t *m = e->impl;
+    engine_item_t **todo = malloc((n ? n : 1) * sizeof *todo);
+    size_t k = 0;
     for (size_t i = 0; i < n; i++) {
+        items[i].output = NULL;
+        items[i].tokens = 0;
         if (!m->ready) {
             items[i].status = ENGINE_ERR_UNAVAILABLE;
             snprintf(items[i].err_message, sizeof items[i].err_message, "%.250s", m->reason);
-            continue;
-        }
-        if (!engine_speaks(e, items[i].brief->language)) {
+        } else if (!engine_speaks(e, items[i].brief->language)) {
             char langs[128];
             engine_language_list(e, langs, sizeof langs);
             items[i].status = ENGINE_ERR_LANGUAGE;
             snprintf(items[i].err_field, sizeof items[i].err_field, "language");
             snprintf(items[i].err_message, sizeof items[i].err_message,
                      "engine 'llm' cannot write language '%s'; it writes: %s", items[i].brief->language, langs);
-            continue;
+        } else if (todo) {
+            todo[k++] = &items[i];
+        } else {
+            items[i].status = ENGINE_ERR_INTERNAL;
+            snprintf(items[i].err_message, sizeof items[i].err_message, "out of memory");
         }
-        generate_one(m, &items[i]);
     }
+    if (k) generate_items(m, todo, k);
+    free(todo);
 }
 
 static void llm_destroy(engine_t *e) {
