@@ -1,6 +1,7 @@
 /* bench.c -- `copyd bench` (see bench.h). */
 #include "llm/bench.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -207,8 +208,16 @@ int llm_cmd_bench(int argc, char **argv) {
         return 2;
     }
 
-    /* Bandwidth first, while the model is not loaded: the buffer is
-     * unmapped before the resident size is read. */
+    FILE *probe = fopen(path, "rb"); /* fail early, before the bandwidth test */
+    if (!probe) {
+        fprintf(stderr, "copyd bench: cannot open '%s': %s\n", path, strerror(errno));
+        return 1;
+    }
+    fclose(probe);
+
+    /* Bandwidth first, while the model is not loaded (the two together
+     * would need both in memory); the buffer is unmapped before the
+     * resident size is read. */
     int nthreads = llm_set_threads((int)threads);
     double bw = llm_bench_bandwidth((size_t)bw_mib << 20, nthreads, 3);
     if (bw <= 0) {
