@@ -17,7 +17,8 @@
 #define MAX_VARIANTS 20
 #define MAX_TAGS 32
 #define MAX_PARTS (PB_FW_PARTS + 16)
-#define MAX_CANDS 48
+#define SIM_MAX 0.45 /* retry a variant whose word bigrams overlap an earlier one more (the checker fails at 0.6) */
+#define ATTEMPTS 8
 #define NO_LIMIT 100000000L
 
 /* ---- hashing and randomness ------------------------------------------ */
@@ -75,6 +76,13 @@ static uint64_t mix(uint64_t *s) { /* splitmix64 */
 
 /* ---- per-brief context ------------------------------------------------ */
 
+/* A slot's usable phrases for one brief, found on first use. */
+typedef struct cands {
+    const pb_phrase_t **p;
+    size_t n;
+    int done;
+} cands_t;
+
 typedef struct ctx {
     const copy_data_t *d;
     const pb_lang_t *L;
@@ -84,12 +92,19 @@ typedef struct ctx {
     arena_t A;
     buf_t scratch;
     int group;
+    int nvar;                  /* variants asked for: the pool every per-variant choice walks */
     double c;
     uint64_t seed;
     const char *product_up, *product_lc, *audience_lc, *keywords;
     int hashtags_ok, emoji_ok;
     const char *tags[MAX_TAGS];
     size_t ntags, ntags_brief;
+    cands_t *cand;             /* [L->nslots] */
+    char (*ban_pre)[RULE_VALUE_MAX]; /* [rs.n]: per banned-word rule, the first word less its last letter */
+    unsigned char reg_block;   /* PB_F_FORMAL or PB_F_INFORMAL: the register not written */
+    const char **heads;        /* headlines that fit, rendered once */
+    size_t nheads;
+    int heads_done;
 } ctx_t;
 
 typedef struct part {
@@ -176,6 +191,11 @@ static void join_list(ctx_t *x, const char *const *items, size_t n, buf_t *o) {
     }
 }
 
+/* isalnum() or a byte of a multi-byte letter, without the locale lookup. */
+static int word_byte(unsigned char c) {
+    return c >= 0x80 || (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+}
+
 /* 1 when folded text `f` has a word that is `w` (folded, one word of 5+
  * letters) with another final vowel or ending of up to two letters:
  * "garantizada" for a banned "garantizado", "garantita" for "garantito".
@@ -186,10 +206,10 @@ static int has_inflected(const char *f, const char *w) {
     if (wl < 5 || strchr(w, ' ')) return 0;
     size_t stem = wl - 1; /* drop the final letter ("garantizad") */
     for (const char *p = f; *p; p++) {
-        if (p > f && ((unsigned char)p[-1] >= 0x80 || isalnum((unsigned char)p[-1]))) continue;
+        if (p > f && word_byte((unsigned char)p[-1])) continue;
         if (strncmp(p, w, stem) != 0) continue;
         size_t e = stem;
-        while ((unsigned char)p[e] >= 0x80 || isalnum((unsigned char)p[e])) e++;
+        while (word_byte((unsigned char)p[e])) e++;
         if (e <= stem + 2) return 1;
     }
     return 0;
@@ -201,24 +221,39 @@ static int phrase_ok(const ctx_t *x, const pb_phrase_t *ph) {
     if ((ph->flags & PB_F_PRICE) && x->rs.no_price) return 0;
     if ((ph->flags & PB_F_EXCLAIM) && x->rs.no_exclamation) return 0;
     if ((ph->flags & PB_F_EMOJI) && !x->emoji_ok) return 0;
-    if (x->rs.n_banned)
-        for (size_t i = 0; i < x->rs.n; i++)
-            if (x->rs.rules[i].kind == RULE_BANNED_WORD && (text_has_word(ph->folded, strlen(ph->folded), x->rs.rules[i].folded, 1, 0) ||
-                                                            has_inflected(ph->folded, x->rs.rules[i].folded)))
-                return 0;
+    if (x->rs.n_banned) {
+        size_t flen = strlen(ph->folded);
+        for (size_t i = 0; i < x->rs.n; i++) {
+            if (x->rs.rules[i].kind != RULE_BANNED_WORD) continue;
+            /* a match of either kind holds the first word less its last letter:
+             * a fast substring test rules out nearly every phrase */
+            const char *w = x->rs.rules[i].folded;
+            if (x->ban_pre && x->ban_pre[i][0] && !strstr(ph->folded, x->ban_pre[i])) continue;
+            if (text_has_word(ph->folded, flen, w, 1, 0) || has_inflected(ph->folded, w)) return 0;
+        }
+    }
     return 1;
 }
 
-/* The usable phrases of a slot for the brief's tone: its group's first, then "any". */
-static size_t candidates(const ctx_t *x, int slot, const pb_phrase_t **out) {
-    const pb_slot_t *s = &x->L->slots[slot];
-    size_t n = 0;
-    for (int pass = 0; pass < 2; pass++) {
-        int g = pass == 0 ? x->group : 0;
-        for (unsigned i = 0; i < s->n[g] && n < MAX_CANDS; i++)
-            if (phrase_ok(x, &s->items[g][i])) out[n++] = &s->items[g][i];
+/* The usable phrases of a slot for the brief's tone: its group's first, then
+ * "any". Filtered once per brief; *out stays valid until the brief is done. */
+static size_t candidates(ctx_t *x, int slot, const pb_phrase_t *const **out) {
+    cands_t *c = &x->cand[slot];
+    if (!c->done) {
+        const pb_slot_t *s = &x->L->slots[slot];
+        c->done = 1;
+        c->p = arena_alloc(&x->A, ((size_t)s->n[x->group] + s->n[0] + 1) * sizeof *c->p);
+        /* phrases in the other register (tú / usted) only when nothing else is left */
+        for (int reg = 1; c->p && reg >= 0 && !c->n; reg--)
+            for (int pass = 0; pass < 2; pass++) {
+                int g = pass == 0 ? x->group : 0;
+                for (unsigned i = 0; i < s->n[g]; i++)
+                    if ((!reg || !(s->items[g][i].flags & x->reg_block)) && phrase_ok(x, &s->items[g][i]))
+                        c->p[c->n++] = &s->items[g][i];
+            }
     }
-    return n;
+    *out = c->p;
+    return c->n;
 }
 
 /* How much of a candidate list creativity opens up: 35% at 0, all at 1. */
@@ -227,11 +262,43 @@ static size_t pool_size(const ctx_t *x, size_t n) {
     return k < 1 ? 1 : k > n ? n : k;
 }
 
-static const pb_phrase_t *pick(const ctx_t *x, int slot, uint64_t *rng) {
-    const pb_phrase_t *c[MAX_CANDS];
-    size_t n = candidates(x, slot, c);
+/* The pool a per-variant choice walks: what creativity opens up, but never
+ * fewer than the variants asked for (when the list has that many), so the
+ * variants of one brief can all differ. */
+static size_t walk_pool(const ctx_t *x, size_t n) {
+    size_t k = pool_size(x, n), v = (size_t)x->nvar;
+    if (k < v) k = v < n ? v : n;
+    return k;
+}
+
+static size_t gcd_sz(size_t a, size_t b) {
+    while (b) { size_t t = a % b; a = b; b = t; }
+    return a;
+}
+
+/* Index of choice k (k = 0, 1, ...) in a list of n: a walk from a seeded
+ * start with a seeded stride coprime to n, so k = 0..n-1 are all different
+ * (the variants of one brief never repeat a phrase while the list lasts),
+ * and different briefs walk in different orders. */
+static size_t walk(uint64_t h, size_t n, unsigned k) {
+    if (n <= 1) return 0;
+    size_t start = (size_t)(mix(&h) % n), stride = 1 + (size_t)(mix(&h) % (n - 1));
+    while (gcd_sz(stride, n) != 1) stride = stride + 1 < n ? stride + 1 : 1;
+    return (start + (size_t)(k % n) * stride) % n;
+}
+
+/* Per-brief, per-purpose seed ("salt" names the slot or use). */
+static uint64_t salted(const ctx_t *x, uint64_t salt, int attempt) {
+    uint64_t h = x->seed ^ (salt * 0xD6E8FEB86659FD93ull) ^ ((uint64_t)attempt * 0xA0761D6478BD642Full);
+    return mix(&h);
+}
+
+/* Variant `vi`'s phrase of a slot: different for each variant of a brief. */
+static const pb_phrase_t *pick(ctx_t *x, int slot, int vi, int attempt) {
+    const pb_phrase_t *const *c;
+    size_t n = candidates(x, slot, &c);
     if (!n) return NULL;
-    return c[mix(rng) % pool_size(x, n)];
+    return c[walk(salted(x, 1000u + (unsigned)slot, attempt), walk_pool(x, n), (unsigned)vi)];
 }
 
 /* Expands a template into x->scratch (appending): placeholders filled,
@@ -326,8 +393,8 @@ static void build_tags(ctx_t *x) {
     for (size_t i = 0; i < b->features_to_highlight.n; i++)
         add_tag(x, b->features_to_highlight.items[i], make_tag(x, b->features_to_highlight.items[i], 2));
     x->ntags_brief = x->ntags;
-    const pb_phrase_t *c[MAX_CANDS];
-    size_t n = candidates(x, PB_SLOT_HASHTAG, c);
+    const pb_phrase_t *const *c;
+    size_t n = candidates(x, PB_SLOT_HASHTAG, &c);
     for (size_t i = 0; i < n; i++) add_tag(x, NULL, c[i]->text);
 }
 
@@ -424,19 +491,24 @@ static void hard_cut(buf_t *o, long max_cps, long max_words) {
 
 /* Headline that fits `max` code points (0: no limit): a slot phrase when one
  * fits, a short one otherwise, the product cut at a word as a last resort. */
-static const char *choose_headline(ctx_t *x, uint64_t *rng, long max) {
-    const char *fit[2 * MAX_CANDS];
-    size_t nfit = 0;
-    const int slots[2] = {PB_SLOT_HEADLINE, PB_SLOT_HEADLINE_SHORT};
-    for (int s = 0; s < 2 && nfit < 2; s++) { /* short ones only when few long ones fit */
-        const pb_phrase_t *c[MAX_CANDS];
-        size_t n = candidates(x, slots[s], c);
-        for (size_t k = 0; k < n; k++) {
-            const char *h = render_phrase(x, c[k]);
-            if (!max || cps_of(h) <= max) fit[nfit++] = h;
-        }
+static const char *choose_headline(ctx_t *x, int vi, int attempt, long max) {
+    if (!x->heads_done) {
+        x->heads_done = 1;
+        const int slots[2] = {PB_SLOT_HEADLINE, PB_SLOT_HEADLINE_SHORT};
+        const pb_phrase_t *const *c[2];
+        size_t n[2];
+        for (int s = 0; s < 2; s++) n[s] = candidates(x, slots[s], &c[s]);
+        x->heads = arena_alloc(&x->A, (n[0] + n[1] + 1) * sizeof *x->heads);
+        /* a long product makes a poor headline and the same one in every variant */
+        int product_ok = cps_of(x->product_up) <= 60;
+        for (int s = 0; s < 2 && x->heads && x->nheads < (size_t)x->nvar; s++) /* short ones only when too few long ones fit */
+            for (size_t k = 0; k < n[s]; k++) {
+                if (!product_ok && (c[s][k]->flags & PB_F_PRODUCT) && x->nheads + (n[s] - k) > (size_t)x->nvar) continue;
+                const char *h = render_phrase(x, c[s][k]);
+                if (!max || cps_of(h) <= max) x->heads[x->nheads++] = h;
+            }
     }
-    if (nfit) return fit[mix(rng) % pool_size(x, nfit)];
+    if (x->nheads) return x->heads[walk(salted(x, 1, attempt), walk_pool(x, x->nheads), (unsigned)vi)];
     buf_reset(&x->scratch);
     buf_puts(&x->scratch, x->product_up);
     hard_cut(&x->scratch, max, NO_LIMIT);
@@ -451,10 +523,9 @@ static void compose_variant(ctx_t *x, int vi, int attempt, variant_t *v, buf_t *
     vstate_t vs;
     memset(&vs, 0, sizeof vs);
 
-    int pool = (int)ceil(2 + x->c * (L->nfw - 2) - 1e-9);
-    if (pool < 2) pool = 2;
-    if (pool > L->nfw) pool = L->nfw;
-    const pb_framework_t *fw = &L->fw[(int)((x->seed % (uint64_t)pool) + (uint64_t)vi + (uint64_t)attempt) % pool];
+    /* every variant its own framework (while there are enough); a retry
+     * keeps it and changes the phrases, then moves on to another one */
+    const pb_framework_t *fw = &L->fw[walk(salted(x, 2, 0), (size_t)L->nfw, (unsigned)(vi + (attempt / 3) * x->nvar))];
     v->framework = fw->name;
 
     for (int i = 0; i < fw->nparts && vs.nparts < MAX_PARTS; i++) {
@@ -462,7 +533,7 @@ static void compose_variant(ctx_t *x, int vi, int attempt, variant_t *v, buf_t *
         part_t *p = &vs.parts[vs.nparts];
         p->active = 1;
         if (part >= 0) {
-            const pb_phrase_t *ph = pick(x, part, &rng);
+            const pb_phrase_t *ph = pick(x, part, vi, attempt);
             if (!ph) continue;
             p->s = render_phrase(x, ph);
             p->prio = (ph->flags & PB_F_PRODUCT) ? 7 : vs.nparts == 0 ? 6 : 4;
@@ -471,13 +542,13 @@ static void compose_variant(ctx_t *x, int vi, int attempt, variant_t *v, buf_t *
             p->is_kp = 1;
             p->prio = 10;
         } else if (part == PB_PART_AUDIENCE) {
-            const pb_phrase_t *ph = x->audience_lc ? pick(x, PB_SLOT_AUDIENCE, &rng) : NULL;
+            const pb_phrase_t *ph = x->audience_lc ? pick(x, PB_SLOT_AUDIENCE, vi, attempt) : NULL;
             if (!ph) continue;
             p->s = render_phrase(x, ph);
             p->prio = 3;
         } else if (part == PB_PART_FEATURES) {
             if (!b->features_to_highlight.n) continue;
-            const pb_phrase_t *ph = pick(x, PB_SLOT_FEATURE_INTRO, &rng);
+            const pb_phrase_t *ph = pick(x, PB_SLOT_FEATURE_INTRO, vi, attempt);
             buf_reset(&x->scratch);
             if (ph) { fill(x, ph->text, &x->scratch); buf_putc(&x->scratch, ' '); }
             join_list(x, b->features_to_highlight.items, b->features_to_highlight.n, &x->scratch);
@@ -499,7 +570,7 @@ static void compose_variant(ctx_t *x, int vi, int attempt, variant_t *v, buf_t *
             p->prio = 3;
         } else if (part == PB_PART_KEYWORDS) {
             if (!x->keywords || x->hashtags_ok) continue; /* keywords go to hashtags where there are some */
-            const pb_phrase_t *ph = pick(x, PB_SLOT_KEYWORDS, &rng);
+            const pb_phrase_t *ph = pick(x, PB_SLOT_KEYWORDS, vi, attempt);
             if (!ph) continue;
             p->s = render_phrase(x, ph);
             p->prio = 2;
@@ -508,14 +579,14 @@ static void compose_variant(ctx_t *x, int vi, int attempt, variant_t *v, buf_t *
     }
     /* an emoji closes the opening on platforms that use them */
     if (x->emoji_ok && vs.nparts && !vs.parts[0].is_kp && mix(&rng) % 10 < (uint64_t)(3 + 6 * x->c)) {
-        const pb_phrase_t *e = pick(x, PB_SLOT_EMOJI, &rng);
+        const pb_phrase_t *e = pick(x, PB_SLOT_EMOJI, vi, attempt);
         if (e) {
             buf_reset(&x->scratch);
             buf_printf(&x->scratch, "%s %s", vs.parts[0].s, e->text);
             vs.parts[0].s = keep(x, x->scratch.p, x->scratch.len);
         }
     }
-    const pb_phrase_t *intro = pick(x, PB_SLOT_KP_INTRO, &rng);
+    const pb_phrase_t *intro = pick(x, PB_SLOT_KP_INTRO, vi, attempt);
     vs.kp_intro = intro ? render_phrase(x, intro) : NULL;
     if (x->emoji_ok && L->nbullets_emoji && mix(&rng) % 3 == 0) vs.bullet = L->bullets_emoji[mix(&rng) % (uint64_t)L->nbullets_emoji];
     else vs.bullet = L->bullets[mix(&rng) % (uint64_t)L->nbullets];
@@ -524,10 +595,10 @@ static void compose_variant(ctx_t *x, int vi, int attempt, variant_t *v, buf_t *
     /* headline, call to action, hashtags */
     long head_max = x->P->headline_max;
     if (!head_max) head_max = x->P->total_max ? x->P->total_max / 3 : 100;
-    v->headline = choose_headline(x, &rng, head_max);
+    v->headline = choose_headline(x, vi, attempt, head_max);
     if (b->call_to_action) v->cta = b->call_to_action;
     else {
-        const pb_phrase_t *c = pick(x, PB_SLOT_CTA, &rng);
+        const pb_phrase_t *c = pick(x, PB_SLOT_CTA, vi, attempt);
         v->cta = c ? render_phrase(x, c) : "";
     }
     if (x->hashtags_ok && x->ntags) {
@@ -586,8 +657,8 @@ static void compose_variant(ctx_t *x, int vi, int attempt, variant_t *v, buf_t *
     }
     /* min_length: add supporting sentences until it is reached */
     if (b->min_length > 0 && cps_of(text->p) < b->min_length) {
-        const pb_phrase_t *c[MAX_CANDS];
-        size_t n = candidates(x, PB_SLOT_EXTRA, c), start = n ? (size_t)(mix(&rng) % n) : 0;
+        const pb_phrase_t *const *c;
+        size_t n = candidates(x, PB_SLOT_EXTRA, &c), start = n ? (size_t)(mix(&rng) % n) : 0;
         for (size_t k = 0; k < n && cps_of(text->p) < b->min_length; k++) {
             const char *s = render_phrase(x, c[(start + k) % n]);
             long add = cps_of(s) + (x->P->multiline ? 2 : 1);
@@ -601,6 +672,89 @@ static void compose_variant(ctx_t *x, int vi, int attempt, variant_t *v, buf_t *
     /* key points present: as placed, or anywhere verbatim (a cut may keep one) */
     for (size_t i = 0; i < b->key_points.n && i < 16; i++)
         if (strstr(v->text, b->key_points.items[i]) || strstr(v->headline, b->key_points.items[i])) v->kp_mask |= 1u << i;
+}
+
+/* ---- similarity between variants --------------------------------------- */
+
+#define GRAMS_MAX 512
+
+/* Word bigrams of the copy (headline, text, call to action), folded and
+ * hashed, sorted and unique: what a reader (and the quality check) sees as
+ * "the same sentence again". Words are runs of letters and digits, with
+ * inner apostrophes and hyphens. */
+typedef struct grams {
+    uint64_t h[GRAMS_MAX];
+    size_t n;
+} grams_t;
+
+/* Sorts a[0..n) (quicksort, insertion sort below 16): inline, unlike
+ * qsort's callback, as this runs for every try of every variant. */
+static void sort_u64(uint64_t *a, size_t n) {
+    while (n > 16) {
+        uint64_t p = a[n / 2];
+        size_t i = 0, j = n - 1;
+        for (;;) {
+            while (a[i] < p) i++;
+            while (a[j] > p) j--;
+            if (i >= j) break;
+            uint64_t t = a[i]; a[i] = a[j]; a[j] = t;
+            i++, j--;
+        }
+        /* recurse into the smaller side, loop on the larger */
+        if (j + 1 < n - j - 1) { sort_u64(a, j + 1); a += j + 1; n -= j + 1; }
+        else { sort_u64(a + j + 1, n - j - 1); n = j + 1; }
+    }
+    for (size_t i = 1; i < n; i++) {
+        uint64_t v = a[i];
+        size_t k = i;
+        while (k > 0 && a[k - 1] > v) { a[k] = a[k - 1]; k--; }
+        a[k] = v;
+    }
+}
+
+
+static void grams_of(const variant_t *v, buf_t *tmp, grams_t *g) {
+    buf_reset(tmp);
+    const char *parts[3] = {v->headline, v->text, v->cta};
+    for (int i = 0; i < 3; i++) {
+        size_t n = strlen(parts[i]), at = tmp->len;
+        buf_append(tmp, parts[i], n);
+        buf_putc(tmp, '\n');
+        if (tmp->p) tmp->len = at + text_fold(tmp->p + at, n + 1, tmp->p + at);
+    }
+    g->n = 0;
+    const char *s = tmp->p ? tmp->p : "";
+    size_t len = tmp->len, i = 0;
+    uint64_t prev = 0;
+    int have_prev = 0;
+    while (i < len && g->n < GRAMS_MAX) {
+        while (i < len && !word_byte((unsigned char)s[i])) i++;
+        size_t st = i;
+        while (i < len && (word_byte((unsigned char)s[i]) ||
+                           ((s[i] == '\'' || s[i] == '-') && i + 1 < len && i > st && word_byte((unsigned char)s[i + 1]))))
+            i++;
+        if (i == st) break;
+        uint64_t w = XXH3_64bits(s + st, i - st);
+        if (have_prev) g->h[g->n++] = prev * 0x9E3779B97F4A7C15ull ^ w;
+        prev = w;
+        have_prev = 1;
+    }
+    sort_u64(g->h, g->n);
+    size_t u = 0;
+    for (size_t k = 0; k < g->n; k++)
+        if (!u || g->h[u - 1] != g->h[k]) g->h[u++] = g->h[k];
+    g->n = u;
+}
+
+static double grams_jaccard(const grams_t *a, const grams_t *b) {
+    if (!a->n && !b->n) return 1.0;
+    size_t i = 0, j = 0, common = 0;
+    while (i < a->n && j < b->n) {
+        if (a->h[i] == b->h[j]) common++, i++, j++;
+        else if (a->h[i] < b->h[j]) i++;
+        else j++;
+    }
+    return (double)common / (double)(a->n + b->n - common);
 }
 
 /* ---- scoring and output ------------------------------------------------ */
@@ -757,6 +911,20 @@ int compose_output(const copy_data_t *d, const pb_lang_t *lang, const brief_t *b
     x->group = lang->tone_group[b->tone];
     x->c = b->creativity < 0 ? 0 : b->creativity > 1 ? 1 : b->creativity;
     x->seed = compose_brief_hash(b);
+    if (lang->has_register) {
+        int formal = b->brand_voice.has_formality ? b->brand_voice.formality_level >= 0.5
+                                                  : (int)((lang->formal_groups >> x->group) & 1u);
+        x->reg_block = formal ? PB_F_INFORMAL : PB_F_FORMAL;
+    }
+    if (x->rs.n_banned && (x->ban_pre = arena_alloc(&x->A, x->rs.n * sizeof *x->ban_pre)))
+        for (size_t i = 0; i < x->rs.n; i++) {
+            const char *w = x->rs.rules[i].folded;
+            size_t k = strcspn(w, " ");
+            if (k > 1) k--;
+            memcpy(x->ban_pre[i], w, k); /* k < RULE_VALUE_MAX; the rest is zeroed */
+        }
+    x->cand = arena_alloc(&x->A, (size_t)lang->nslots * sizeof *x->cand);
+    if (!x->cand) { arena_free(&x->A); free(x); free(vs); return -1; }
     rules_build(&x->rs, d->rules, d->nlangs, lang->rules, b);
     x->emoji_ok = x->P->emoji && !x->rs.no_emoji;
     x->hashtags_ok = x->P->hashtags_max > 0 && !x->rs.no_hashtags;
@@ -774,16 +942,34 @@ int compose_output(const copy_data_t *d, const pb_lang_t *lang, const brief_t *b
     if (x->hashtags_ok) build_tags(x);
 
     int nvar = b->max_variants < 1 ? 1 : b->max_variants > MAX_VARIANTS ? MAX_VARIANTS : b->max_variants;
+    x->nvar = nvar;
     buf_t text = BUF_INIT, tmp = BUF_INIT;
+    grams_t *grams = malloc((size_t)(nvar + 1) * sizeof *grams);
+    if (!grams) { buf_free(&x->scratch); arena_free(&x->A); free(x); free(vs); return -1; }
+    /* each variant is retried (other phrases, then another framework) while
+     * it reads too much like an earlier one; the least similar try is kept */
     for (int i = 0; i < nvar; i++) {
-        for (int attempt = 0; attempt < 8; attempt++) {
+        variant_t best_try;
+        double best_sim = 2.0;
+        for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
             compose_variant(x, i, attempt, &vs[i], &text);
-            score_variant(x, &vs[i], &tmp);
-            int dup = 0;
-            for (int j = 0; j < i && !dup; j++) dup = vs[j].fp == vs[i].fp;
-            if (!dup) break;
+            grams_of(&vs[i], &tmp, &grams[nvar]);
+            double sim = 0;
+            for (int j = 0; j < i; j++) {
+                double s = grams_jaccard(&grams[j], &grams[nvar]);
+                if (s > sim) sim = s;
+            }
+            if (sim < best_sim) {
+                best_sim = sim;
+                best_try = vs[i];
+                grams[i] = grams[nvar];
+            }
+            if (sim < SIM_MAX) break;
         }
+        vs[i] = best_try;
+        score_variant(x, &vs[i], &tmp);
     }
+    free(grams);
     int best = 0;
     for (int i = 1; i < nvar; i++)
         if (vs[i].eng > vs[best].eng + 1e-12 || (fabs(vs[i].eng - vs[best].eng) <= 1e-12 && vs[i].read > vs[best].read)) best = i;

@@ -27,6 +27,8 @@ typedef struct loader {
     const char *path;
     char *err;
     size_t errsz;
+    const char **reg[2];   /* "register" words (normalised): informal, formal */
+    int nreg[2];
 } loader_t;
 
 static char *dup_str(loader_t *L, const char *s) {
@@ -86,6 +88,9 @@ static int load_phrases(loader_t *L, pb_lang_t *lang, const char *where, const j
                     (strchr(t, '!') || strstr(t, "\xC2\xA1") ? PB_F_EXCLAIM : 0) |
                     (text_has_emoji(t, len) ? PB_F_EMOJI : 0) |
                     (lang->rules && rules_has_price(lang->rules, t, len) ? PB_F_PRICE : 0);
+        for (int r = 0; r < 2; r++)
+            for (int k = 0; k < L->nreg[r]; k++)
+                if (text_has_word(f, strlen(f), L->reg[r][k], 0, 0)) { ph->flags |= r ? PB_F_FORMAL : PB_F_INFORMAL; break; }
     }
     *out = items;
     *n = (unsigned)cnt;
@@ -147,7 +152,7 @@ static int load_lang(copy_data_t *d, const char *dir, const char *code, char *er
     char path[1024], rpath[1024];
     snprintf(path, sizeof path, "%s/%s/phrases.json", dir, code);
     snprintf(rpath, sizeof rpath, "%s/%s/restrictions.json", dir, code);
-    loader_t L = {d, path, err, errsz};
+    loader_t L = {d, path, err, errsz, {NULL, NULL}, {0, 0}};
     pb_lang_t *lang = arena_alloc(&d->arena, sizeof *lang);
     if (!lang) { snprintf(err, errsz, "%s: out of memory", path); return -1; }
     snprintf(lang->code, sizeof lang->code, "%s", code);
@@ -186,6 +191,31 @@ static int load_lang(copy_data_t *d, const char *dir, const char *code, char *er
     }
     for (int t = 0; t < TONE__COUNT; t++)
         if (!lang->tone_group[t]) { snprintf(err, errsz, "%s: tone '%s' is in no tone group", path, tone_name((tone_t)t)); goto out; }
+
+    /* register: read before the phrases, which it marks */
+    const json_t *reg = json_object_get(root, "register");
+    if (reg) {
+        const json_t *fg = json_object_get(reg, "formal_groups");
+        if (!json_is_object(reg) || !json_is_array(fg)) {
+            snprintf(err, errsz, "%s: 'register' must be an object with formal_groups, informal and formal arrays", path);
+            goto out;
+        }
+        for (size_t i = 0; i < json_array_size(fg); i++) {
+            const char *gname = json_string_value(json_array_get(fg, i));
+            int g = gname ? group_index(gnames, lang->ngroups, gname) : -1;
+            if (g <= 0) { snprintf(err, errsz, "%s: 'register.formal_groups[%zu]' is not a tone group", path, i); goto out; }
+            lang->formal_groups |= 1u << g;
+        }
+        const char *names[2] = {"informal", "formal"};
+        for (int r = 0; r < 2; r++) {
+            const json_t *a = json_object_get(reg, names[r]);
+            char w[32];
+            snprintf(w, sizeof w, "register.%s", names[r]);
+            L.reg[r] = arena_alloc(&d->arena, (json_array_size(a) + 1) * sizeof *L.reg[r]);
+            if (!L.reg[r] || load_str_array(&L, w, a, L.reg[r], 0, &L.nreg[r], 1) < 0) goto out;
+        }
+        lang->has_register = 1;
+    }
 
     /* slots: the fixed ones first, then the framework ones in file order */
     const json_t *slots = json_object_get(root, "slots");
@@ -284,7 +314,7 @@ out:
 static int load_platforms(copy_data_t *d, const char *dir, char *err, size_t errsz) {
     char path[1024];
     snprintf(path, sizeof path, "%s/platforms.json", dir);
-    loader_t L = {d, path, err, errsz};
+    loader_t L = {d, path, err, errsz, {NULL, NULL}, {0, 0}};
     json_error_t je;
     json_t *root = json_load_file(path, 0, &je);
     if (!root) { snprintf(err, errsz, "%s: line %d: %s", path, je.line, je.text); return -1; }

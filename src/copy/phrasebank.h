@@ -15,6 +15,12 @@
  * have its first letter lower-cased mid-sentence; German sets it false since
  * its nouns keep their capital.
  *
+ * Optional "register" ({"formal_groups": [...], "informal": [words],
+ * "formal": [words]}) marks each phrase that addresses the reader informally
+ * or formally (a whole word of the list: "te", "tu" / "usted", "conozca"),
+ * so one variant never mixes tú and usted; the formal groups (or
+ * brand_voice.formality_level) choose the register of a brief.
+ *
  * Phrases are templates with placeholders {product}, {product_lc},
  * {audience_lc} and {keywords}; at load each gets flags (price words, '!',
  * emoji, question, product mention) and a folded copy so generation can
@@ -37,7 +43,8 @@
 #define COPY_LANGS_MAX 24
 
 enum { PB_NEED_AUDIENCE = 1, PB_NEED_KEYWORDS = 2 };
-enum { PB_F_PRICE = 1, PB_F_EXCLAIM = 2, PB_F_EMOJI = 4, PB_F_QUESTION = 8, PB_F_PRODUCT = 16 };
+enum { PB_F_PRICE = 1, PB_F_EXCLAIM = 2, PB_F_EMOJI = 4, PB_F_QUESTION = 8, PB_F_PRODUCT = 16,
+       PB_F_INFORMAL = 32, PB_F_FORMAL = 64 /* addresses the reader as tú / usted ... */ };
 
 typedef struct pb_phrase {
     const char *text;     /* template as written */
@@ -87,6 +94,8 @@ typedef struct pb_lang {
     const char *and_word, *and_before_i; /* "y" / "e" ("e" before an i- sound), NULL if none */
     int keep_case;                 /* "lower_mid_sentence": false -- brief text keeps its
                                       capitals mid-sentence (German nouns) */
+    unsigned formal_groups;        /* bit g set: tone group g (1..) writes formally */
+    int has_register;              /* the file has "register": phrases carry PB_F_(IN)FORMAL */
     const char *bullets[PB_BULLETS_MAX], *bullets_emoji[PB_BULLETS_MAX];
     int nbullets, nbullets_emoji;
     const char **stopwords;        /* folded */

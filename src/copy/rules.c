@@ -16,6 +16,7 @@ typedef struct strv {
 
 #define FLAG_KINDS 4 /* RULE_NO_PRICE .. RULE_NO_EXCLAMATION */
 #define NUMERIC_MAX 4
+#define COMPLIANCE_MAX 16
 
 struct rules_lang {
     strv_t exact[FLAG_KINDS];
@@ -30,10 +31,19 @@ struct rules_lang {
     strv_t banned_suffixes; /* "das Wort X vermeiden", "X interdit": verb or ban after the word */
     int banned_max_words;
     strv_t price_words, currency_codes;
+    /* compliance requirements: an item that holds one of `when` (normalised
+     * substrings) forbids the words of `ban` (as written) */
+    struct {
+        strv_t when;
+        char **ban;
+        size_t nban;
+    } compliance[COMPLIANCE_MAX];
+    size_t n_compliance;
 };
 
 static const char *const kind_names[RULE__COUNT] = {
     "no_price", "no_emoji", "no_hashtags", "no_exclamation", "banned_word", "max_words", "max_chars",
+    "compliance_requirement",
 };
 
 const char *rule_kind_name(rule_kind_t k) { return (unsigned)k < RULE__COUNT ? kind_names[k] : "unknown"; }
@@ -55,6 +65,11 @@ void rules_lang_free(rules_lang_t *l) {
         strv_free(&l->numeric[i].suffixes);
     }
     strv_free(&l->banned_suffixes);
+    for (size_t i = 0; i < l->n_compliance; i++) {
+        strv_free(&l->compliance[i].when);
+        for (size_t k = 0; k < l->compliance[i].nban; k++) free(l->compliance[i].ban[k]);
+        free(l->compliance[i].ban);
+    }
     strv_free(&l->word_prefixes);
     strv_free(&l->banned_prefixes);
     strv_free(&l->banned_strip);
@@ -163,6 +178,33 @@ rules_lang_t *rules_lang_load(const char *path, char *err, size_t errsz) {
         if (load_strv(json_object_get(e, "units"), path, w, &l->numeric[i].units, err, errsz) < 0) goto fail;
         if (json_object_get(e, "suffixes") && load_strv(json_object_get(e, "suffixes"), path, w, &l->numeric[i].suffixes, err, errsz) < 0)
             goto fail;
+    }
+    const json_t *comp = json_object_get(root, "compliance"); /* optional */
+    if (comp && (!json_is_array(comp) || json_array_size(comp) > COMPLIANCE_MAX)) {
+        snprintf(err, errsz, "%s: 'compliance' must be an array of at most %d objects", path, COMPLIANCE_MAX);
+        goto fail;
+    }
+    for (size_t i = 0; comp && i < json_array_size(comp); i++) {
+        const json_t *e = json_array_get(comp, i), *ban = json_object_get(e, "ban");
+        char w[48];
+        snprintf(w, sizeof w, "compliance[%zu].when", i);
+        l->n_compliance = i + 1;
+        if (load_strv(json_object_get(e, "when"), path, w, &l->compliance[i].when, err, errsz) < 0) goto fail;
+        if (!json_is_array(ban) || json_array_size(ban) == 0) {
+            snprintf(err, errsz, "%s: 'compliance[%zu].ban' must be a non-empty array of words", path, i);
+            goto fail;
+        }
+        l->compliance[i].ban = calloc(json_array_size(ban), sizeof *l->compliance[i].ban);
+        if (!l->compliance[i].ban) { snprintf(err, errsz, "%s: out of memory", path); goto fail; }
+        for (size_t k = 0; k < json_array_size(ban); k++) {
+            const char *b = json_string_value(json_array_get(ban, k));
+            if (!b || !*b || strlen(b) >= RULE_VALUE_MAX) {
+                snprintf(err, errsz, "%s: 'compliance[%zu].ban[%zu]' must be a word of 1..%d bytes", path, i, k, RULE_VALUE_MAX - 1);
+                goto fail;
+            }
+            if (!(l->compliance[i].ban[k] = strdup(b))) { snprintf(err, errsz, "%s: out of memory", path); goto fail; }
+            l->compliance[i].nban = k + 1;
+        }
     }
     json_decref(root);
     return l;
@@ -396,6 +438,14 @@ static void add_rule(ruleset_t *rs, const rule_t *r) {
     }
 }
 
+/* 1 when normalised `s` has `stem` at the start of a word ("garantiz" in
+ * "resultados garantizados", not "cura" in "procurar"). */
+static int has_word_start(const char *s, const char *stem) {
+    for (const char *p = strstr(s, stem); p; p = strstr(p + 1, stem))
+        if (p == s || p[-1] == ' ') return 1;
+    return 0;
+}
+
 void rules_build(ruleset_t *rs, const rules_lang_t *const *langs, size_t nlangs,
                  const rules_lang_t *copy_lang, const brief_t *b) {
     memset(rs, 0, sizeof *rs);
@@ -410,6 +460,41 @@ void rules_build(ruleset_t *rs, const rules_lang_t *const *langs, size_t nlangs,
         rule_t r;
         if (rules_parse_one(order, n, b->restrictions.items[i], &r)) add_rule(rs, &r);
         else if (rs->n_not_understood < RULES_MAX) rs->not_understood[rs->n_not_understood++] = b->restrictions.items[i];
+    }
+    for (size_t i = 0; i < b->compliance_requirements.n; i++) {
+        const char *text = b->compliance_requirements.items[i];
+        rule_t r;
+        memset(&r, 0, sizeof r);
+        r.kind = RULE_COMPLIANCE;
+        r.restriction = text;
+        add_rule(rs, &r);
+        size_t len = strlen(text);
+        char small[512], *norm = len < sizeof small ? small : malloc(len + 1);
+        if (!norm) continue;
+        text_normalize(text, len, norm);
+        /* the first language whose table knows the item decides */
+        int found = 0;
+        for (size_t li = 0; li < n && !found; li++)
+            for (size_t c = 0; c < order[li]->n_compliance; c++) {
+                int hit = 0;
+                for (size_t k = 0; k < order[li]->compliance[c].when.n && !hit; k++)
+                    hit = has_word_start(norm, order[li]->compliance[c].when.v[k]);
+                if (!hit) continue;
+                found = 1;
+                for (size_t k = 0; k < order[li]->compliance[c].nban; k++) {
+                    const char *w = order[li]->compliance[c].ban[k];
+                    memset(&r, 0, sizeof r);
+                    r.kind = RULE_BANNED_WORD;
+                    r.restriction = text;
+                    snprintf(r.value, sizeof r.value, "%s", w);
+                    text_normalize(w, strlen(w), r.folded);
+                    int dup = !r.folded[0];
+                    for (size_t j = 0; j < rs->n && !dup; j++)
+                        dup = rs->rules[j].kind == RULE_BANNED_WORD && strcmp(rs->rules[j].folded, r.folded) == 0;
+                    if (!dup) add_rule(rs, &r);
+                }
+            }
+        if (norm != small) free(norm);
     }
     for (size_t i = 0; i < b->brand_voice.dont_use.n; i++) {
         const char *w = b->brand_voice.dont_use.items[i];
@@ -449,7 +534,9 @@ static void fold_done(folded_t *f) {
     f->p = NULL;
 }
 
-static int is_word_byte(unsigned char c) { return c >= 0x80 || isalnum(c); }
+static int is_word_byte(unsigned char c) {
+    return c >= 0x80 || (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z'); /* isalnum without the locale lookup */
+}
 
 static int price_in_folded(const rules_lang_t *l, const char *f, size_t n) {
     int digits = memchr(f, '0', n) || memchr(f, '1', n) || memchr(f, '2', n) || memchr(f, '3', n) ||

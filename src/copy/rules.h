@@ -26,11 +26,13 @@ typedef enum {
     RULE_BANNED_WORD,
     RULE_MAX_WORDS,
     RULE_MAX_CHARS,
+    RULE_COMPLIANCE, /* a compliance_requirements item, listed as understood; what it
+                        forbids is enforced by the banned_word rules it maps to */
     RULE__COUNT
 } rule_kind_t;
 
 /* "no_price", "no_emoji", "no_hashtags", "no_exclamation", "banned_word",
- * "max_words", "max_chars". */
+ * "max_words", "max_chars", "compliance_requirement". */
 const char *rule_kind_name(rule_kind_t k);
 
 /* Restriction patterns and price vocabulary of one language. */
@@ -68,7 +70,11 @@ int rules_parse_one(const rules_lang_t *const *langs, size_t nlangs, const char 
 
 /* Builds the ruleset of brief `b`. langs[0..n) are all loaded languages;
  * `copy_lang` is the language the copy is written in (price words). Rules
- * beyond RULES_MAX are reported as not understood rather than lost. */
+ * beyond RULES_MAX are reported as not understood rather than lost.
+ * Each compliance_requirements item gives a RULE_COMPLIANCE rule, plus one
+ * RULE_BANNED_WORD rule (restriction = the item) for every word of the
+ * families that the "compliance" table of restrictions.json maps it to
+ * ("No prometer resultados garantizados" -> garantizado, garantía, ...). */
 void rules_build(ruleset_t *rs, const rules_lang_t *const *langs, size_t nlangs,
                  const rules_lang_t *copy_lang, const brief_t *b);
 

@@ -22,7 +22,7 @@ static int es_vowel(uint32_t cp) {
     }
 }
 
-static int is_letter(uint32_t cp) { return cp < 0x80 ? isalpha((int)cp) != 0 : (cp >= 0xC0 && cp <= 0x24F); }
+static int is_letter(uint32_t cp) { return cp < 0x80 ? ((cp | 0x20) >= 'a' && (cp | 0x20) <= 'z') : (cp >= 0xC0 && cp <= 0x24F); }
 
 int syllables_es(const char *w, size_t len) {
     uint32_t cps[64];

@@ -3,6 +3,12 @@
 #include <ctype.h>
 #include <string.h>
 
+/* isalnum() for the "C" locale without the per-call locale lookup: these run
+ * over every byte of every variant. */
+static inline int ascii_alnum(unsigned char c) {
+    return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+}
+
 size_t utf8_decode(const char *s, size_t n, uint32_t *cp) {
     const unsigned char *u = (const unsigned char *)s;
     if (n == 0) { *cp = 0; return 0; }
@@ -74,7 +80,7 @@ size_t text_normalize(const char *s, size_t n, char *out) {
     int space = 1; /* drop leading spaces */
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)out[i];
-        int keep = c >= 0x80 || isalnum(c) || c == '-' || c == '%' || c == '$';
+        int keep = c >= 0x80 || ascii_alnum(c) || c == '-' || c == '%' || c == '$';
         if (!keep) {
             if (!space) out[o++] = ' ';
             space = 1;
@@ -89,7 +95,7 @@ size_t text_normalize(const char *s, size_t n, char *out) {
 }
 
 static int word_byte(unsigned char c, int hyphen_word) {
-    return c >= 0x80 || isalnum(c) || (hyphen_word && c == '-');
+    return c >= 0x80 || ascii_alnum(c) || (hyphen_word && c == '-');
 }
 
 /* Tries to match `needle` at hay[i]; returns the end offset or 0. */
@@ -153,7 +159,7 @@ size_t text_count_words(const char *s, size_t n) {
         } else {
             in = 1;
             /* any letter: ASCII alnum or a multi-byte letter that is not a symbol */
-            if (isalnum(c)) has = 1;
+            if (ascii_alnum(c)) has = 1;
             else if (c >= 0xC3 && c <= 0xDF) has = 1; /* Latin-1 .. Cyrillic lead bytes */
         }
     }

@@ -214,6 +214,35 @@ int main(void) {
     rules_subject_t s = {"Zapatos", "Texto", "Ver", NULL, 0, 31, 100};
     CHECK(rules_check(&rs, &s, v, 8) == 1 && v[0].kind == RULE_MAX_WORDS);
 
+    /* compliance requirements: listed, and mapped to banned word families
+     * by the "compliance" table of the copy's language (or another's) */
+    brief_t bc;
+    memset(&bc, 0, sizeof bc);
+    const char *comp[] = {"No prometer resultados garantizados", "Do not claim it cures insomnia", "Citar siempre la fuente"};
+    bc.compliance_requirements.items = comp;
+    bc.compliance_requirements.n = 3;
+    ruleset_t rc;
+    rules_build(&rc, langs, NLANGS, les, &bc);
+    size_t ncomp = 0, from_first = 0, from_second = 0;
+    for (size_t i = 0; i < rc.n; i++) {
+        if (rc.rules[i].kind == RULE_COMPLIANCE) ncomp++;
+        if (rc.rules[i].kind == RULE_BANNED_WORD && rc.rules[i].restriction == comp[0]) from_first++;
+        if (rc.rules[i].kind == RULE_BANNED_WORD && rc.rules[i].restriction == comp[1]) from_second++;
+    }
+    CHECK(ncomp == 3);                  /* each item reported, understood or not */
+    CHECK(from_first >= 3 && from_second >= 2);
+    CHECK_STR(rule_kind_name(RULE_COMPLIANCE), "compliance_requirement");
+    CHECK(rc.no_price == 0 && rc.n_not_understood == 0);
+    CHECK(check(&rc, "Resultados garantizados", "Texto", "Ver", NULL, 0, v) >= 1 && v[0].kind == RULE_BANNED_WORD);
+    CHECK(check(&rc, "Con garantía total", "Texto", "Ver", NULL, 0, v) >= 1);
+    CHECK(check(&rc, "Zapatos", "It cures everything", "Ver", NULL, 0, v) >= 1);
+    CHECK(check(&rc, "Zapatos", "Procurar el descanso", "Ver", NULL, 0, v) == 0); /* "cura" only as a word */
+    const char *comp2[] = {"Procurar un trato amable"};
+    bc.compliance_requirements.items = comp2;
+    bc.compliance_requirements.n = 1;
+    rules_build(&rc, langs, NLANGS, les, &bc);
+    CHECK(rc.n == 1 && rc.n_banned == 0); /* no word of the item starts with a mapped stem */
+
     /* price detection details */
     CHECK(rules_has_price(len, "Only $5", 7));
     CHECK(rules_has_price(len, "Get a discount", 14));

@@ -508,6 +508,55 @@ int main(void) {
         json_decref(j);
         arena_free(&a);
     }
+
+    /* variants of one brief differ in headline and framework; Spanish keeps
+     * one register (usted when formal, tú otherwise); compliance items are
+     * listed and the words they forbid are not written */
+    {
+        static const char *const formal_words[] = {"usted", "le", "conozca", "solicite", "contacte", NULL};
+        static const char *const informal_words[] = {"te", "ti", "tu", "tus", "descubre", "conoce", "empieza", NULL};
+        static const char *const tones[] = {"formal", "professional", "friendly", "casual", "humorous", "urgent"};
+        for (int t = 0; t < 6; t++) {
+            char js[768];
+            snprintf(js, sizeof js,
+                     "{\"product_description\": \"Servicio de asesoría fiscal para autónomos\", \"target_platform\": \"%s\","
+                     " \"tone\": \"%s\", \"language\": \"es\", \"key_points\": [\"Atención personalizada\"],"
+                     " \"target_audience\": \"Autónomos\", \"compliance_requirements\": [\"No prometer resultados garantizados\"]}",
+                     t % 2 ? "linkedin" : "google_ads", tones[t]);
+            json_t *j = json_loads(js, 0, NULL);
+            arena_t a = ARENA_INIT;
+            brief_t b;
+            json_t *root = gen_checked(tones[t], j, &b, &a);
+            json_t *vars = json_object_get(root, "variants");
+            int formal = t < 2;
+            for (size_t x = 0; x < json_array_size(vars); x++) {
+                json_t *v = json_array_get(vars, x);
+                char text[4096];
+                snprintf(text, sizeof text, "%s\n%s\n%s", jstr(v, "headline"), jstr(v, "primary_text"), jstr(v, "call_to_action"));
+                const char *const *other = formal ? informal_words : formal_words;
+                for (int k = 0; other[k]; k++)
+                    if (has_word_ci(text, other[k])) FAILF("%s variant %zu: '%s' in %s copy: %s", tones[t], x, other[k], formal ? "formal" : "informal", text);
+                if (has_word_ci(text, "garantizado") || has_word_ci(text, "garantizados") || has_word_ci(text, "garantía"))
+                    FAILF("%s variant %zu: a guarantee despite the compliance requirement: %s", tones[t], x, text);
+                int listed = 0;
+                json_t *rules = json_object_get(json_object_get(v, "compliance"), "rules");
+                for (size_t r = 0; r < json_array_size(rules); r++) {
+                    json_t *ru = json_array_get(rules, r);
+                    if (!strcmp(jstr(ru, "restriction"), "No prometer resultados garantizados") && !strcmp(jstr(ru, "rule"), "compliance_requirement")) listed = 1;
+                }
+                CHECK(listed);
+                for (size_t y = 0; y < x; y++) {
+                    json_t *w = json_array_get(vars, y);
+                    if (!strcmp(jstr(v, "headline"), jstr(w, "headline"))) FAILF("%s: variants %zu and %zu share the headline '%s'", tones[t], y, x, jstr(v, "headline"));
+                    if (!strcmp(jstr(v, "framework"), jstr(w, "framework"))) FAILF("%s: variants %zu and %zu share the framework %s", tones[t], y, x, jstr(v, "framework"));
+                }
+            }
+            CHECK(json_array_size(vars) == 5);
+            json_decref(root);
+            json_decref(j);
+            arena_free(&a);
+        }
+    }
     eng->destroy(eng);
 
     /* broken data: the error names the file */
