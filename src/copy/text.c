@@ -68,7 +68,7 @@ size_t text_fold(const char *s, size_t n, char *out) {
         else if (cp < 0xC0 || (cp >= 0x2000 && cp <= 0x2BFF) || (cp >= 0x3000 && cp <= 0x303F) ||
                  (cp >= 0xFE00 && cp <= 0xFE0F) || cp >= 0x1F000 || cp == 0xFFFD)
             out[o++] = ' ';
-        else { memcpy(out + o, s + i, k); o += k; }
+        else { memmove(out + o, s + i, k); o += k; } /* out may be s: folding in place */
         i += k;
     }
     out[o] = '\0';

@@ -20,7 +20,7 @@ size_t utf8_count(const char *s, size_t n);
 /* Byte offset of the code point boundary at or before `max_cps` code points. */
 size_t utf8_prefix_bytes(const char *s, size_t n, size_t max_cps);
 
-/* Folds s[0..n) into out (room for n + 1 bytes); returns the folded length. */
+/* Folds s[0..n) into out (room for n + 1 bytes; out may be s); returns the folded length. */
 size_t text_fold(const char *s, size_t n, char *out);
 /* Folds, then turns every ASCII punctuation mark except '-' and digits'
  * neighbours into a space and collapses runs of spaces; trims both ends.
