@@ -11,6 +11,7 @@
 #include "copy/phrasebank.h"
 #include "copy/rewrite.h"
 #include "copy/score.h"
+#include "copy/text.h"
 #include "core/util.h"
 
 #define REWRITE_MAX_TEXT 10000
@@ -112,8 +113,11 @@ void h_rewrite(api_t *a, http_request_t *req, http_response_t *r, const char *pa
     /* headline: the first sentence, as written */
     size_t hl = strcspn(out, ".!?\n");
     if (out[hl] && out[hl] != '\n') hl++;
-    char headline[256];
-    snprintf(headline, sizeof headline, "%.*s", (int)(hl < 200 ? hl : 200), out);
+    /* at most 120 characters, cut on a character boundary (never inside a
+     * UTF-8 sequence: the answer must stay valid JSON) */
+    char headline[512];
+    size_t hb = utf8_prefix_bytes(out, hl, 120);
+    snprintf(headline, sizeof headline, "%.*s", (int)hb, out);
     json_t *tags = json_array();
     for (const char *s = out; (s = strchr(s, '#'));) {
         size_t n = 1;

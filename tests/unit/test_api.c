@@ -139,6 +139,21 @@ int main(void) {
     free((void *)s);
     json_decref(j);
 
+    /* A rewrite whose first sentence is long and not ASCII: the headline is
+     * cut on a character boundary and the answer stays valid JSON. */
+    {
+        buf_t body = BUF_INIT;
+        buf_puts(&body, "{\"text\":\"");
+        for (int i = 0; i < 150; i++) buf_puts(&body, "\u00e9\u0597");
+        buf_puts(&body, " fin. Segunda frase.\"}");
+        j = call(a, "POST", "/copywriting/refactor", NULL, body.p, &status, NULL, NULL);
+        CHECK(status == 200 && j != NULL);
+        const char *hl = json_string_value(json_object_get(json_array_get(json_object_get(j, "variants"), 0), "headline"));
+        CHECK(hl && strlen(hl) > 0 && strlen(hl) <= 240);
+        json_decref(j);
+        buf_free(&body);
+    }
+
     api_destroy(a);
     sysstats_stop();
     char cmd[128];
