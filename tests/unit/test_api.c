@@ -143,7 +143,7 @@ int main(void) {
      * cut on a character boundary and the answer stays valid JSON. */
     {
         buf_t body = BUF_INIT;
-        buf_puts(&body, "{\"text\":\"");
+        buf_puts(&body, "{\"text\":\"x"); /* one ASCII byte first: a byte cut would land mid-character */
         for (int i = 0; i < 150; i++) buf_puts(&body, "\u00e9\u0597");
         buf_puts(&body, " fin. Segunda frase.\"}");
         j = call(a, "POST", "/copywriting/refactor", NULL, body.p, &status, NULL, NULL);
