@@ -181,3 +181,15 @@ int parse_double(const char *s, double min, double max, double *out) {
     *out = v;
     return 0;
 }
+
+const char *arg_value(int argc, char **argv, int *i, const char *flag, int *missing) {
+    size_t n = strlen(flag);
+    if (strncmp(argv[*i], flag, n) != 0) return NULL;
+    if (argv[*i][n] == '=') return argv[*i] + n + 1;
+    if (argv[*i][n] != '\0') return NULL;
+    if (*i + 1 >= argc) {
+        *missing = 1;
+        return NULL;
+    }
+    return argv[++*i];
+}

@@ -35,4 +35,9 @@ int ct_streq(const char *given, const char *expected);
 int parse_long(const char *s, long min, long max, long *out);
 int parse_double(const char *s, double min, double max, double *out);
 
+/* Command-line flags: when argv[*i] is `flag` ("--model FILE" or
+ * "--model=FILE") returns its value and advances *i past it; NULL when
+ * argv[*i] is another flag, or when the value is missing (then *missing = 1). */
+const char *arg_value(int argc, char **argv, int *i, const char *flag, int *missing);
+
 #endif

@@ -122,18 +122,6 @@ static void bench_help(FILE *out) {
             "bytes of weights read per step; rss_limit_MiB = file + KV caches + 64.\n");
 }
 
-static const char *flag_value(int argc, char **argv, int *i, const char *flag, int *missing) {
-    size_t n = strlen(flag);
-    if (strncmp(argv[*i], flag, n) != 0) return NULL;
-    if (argv[*i][n] == '=') return argv[*i] + n + 1;
-    if (argv[*i][n] != '\0') return NULL;
-    if (*i + 1 >= argc) {
-        *missing = 1;
-        return NULL;
-    }
-    return argv[++*i];
-}
-
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
@@ -172,23 +160,23 @@ int llm_cmd_bench(int argc, char **argv) {
         int missing = 0;
         const char *v;
         long *target = NULL, lo = 1, hi = 1000000;
-        const char *flag = argv[i]; /* before flag_value() moves i */
+        const char *flag = argv[i]; /* before arg_value() moves i */
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             bench_help(stdout);
             return 0;
-        } else if ((v = flag_value(argc, argv, &i, "--model", &missing))) {
+        } else if ((v = arg_value(argc, argv, &i, "--model", &missing))) {
             path = v;
-        } else if ((v = flag_value(argc, argv, &i, "-t", &missing))) {
+        } else if ((v = arg_value(argc, argv, &i, "-t", &missing))) {
             target = &threads, hi = 256;
-        } else if ((v = flag_value(argc, argv, &i, "-p", &missing))) {
+        } else if ((v = arg_value(argc, argv, &i, "-p", &missing))) {
             target = &n_prompt;
-        } else if ((v = flag_value(argc, argv, &i, "-n", &missing))) {
+        } else if ((v = arg_value(argc, argv, &i, "-n", &missing))) {
             target = &n_gen;
-        } else if ((v = flag_value(argc, argv, &i, "-b", &missing))) {
+        } else if ((v = arg_value(argc, argv, &i, "-b", &missing))) {
             target = &n_seq, hi = 1024;
-        } else if ((v = flag_value(argc, argv, &i, "-r", &missing))) {
+        } else if ((v = arg_value(argc, argv, &i, "-r", &missing))) {
             target = &reps, hi = 1000;
-        } else if ((v = flag_value(argc, argv, &i, "--bw-mib", &missing))) {
+        } else if ((v = arg_value(argc, argv, &i, "--bw-mib", &missing))) {
             target = &bw_mib, lo = 16, hi = 1 << 20;
         } else if (strcmp(argv[i], "--per-seq") == 0) {
             per_seq = 1;

@@ -53,19 +53,6 @@ static int load(const char *cmd, const char *path, int with_model, loaded_t *l) 
     return 0;
 }
 
-/* "--flag VALUE" or "--flag=VALUE"; advances *i. NULL when it is another flag. */
-static const char *flag_value(int argc, char **argv, int *i, const char *flag, int *missing) {
-    size_t n = strlen(flag);
-    if (strncmp(argv[*i], flag, n) != 0) return NULL;
-    if (argv[*i][n] == '=') return argv[*i] + n + 1;
-    if (argv[*i][n] != '\0') return NULL;
-    if (*i + 1 >= argc) {
-        *missing = 1;
-        return NULL;
-    }
-    return argv[++*i];
-}
-
 /* ---- complete ------------------------------------------------------------ */
 
 static void complete_help(FILE *out) {
@@ -105,31 +92,31 @@ int llm_cmd_complete(int argc, char **argv) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             complete_help(stdout);
             return 0;
-        } else if ((v = flag_value(argc, argv, &i, "--model", &missing))) {
+        } else if ((v = arg_value(argc, argv, &i, "--model", &missing))) {
             model = v;
-        } else if ((v = flag_value(argc, argv, &i, "--prompt", &missing))) {
+        } else if ((v = arg_value(argc, argv, &i, "--prompt", &missing))) {
             prompt = v;
-        } else if ((v = flag_value(argc, argv, &i, "-n", &missing))) {
+        } else if ((v = arg_value(argc, argv, &i, "-n", &missing))) {
             if (parse_long(v, 0, 1000000, &n) < 0) goto bad_value;
-        } else if ((v = flag_value(argc, argv, &i, "--temperature", &missing))) {
+        } else if ((v = arg_value(argc, argv, &i, "--temperature", &missing))) {
             if (parse_double(v, 0, 100, &d) < 0) goto bad_value;
             sp.temperature = (float)d;
-        } else if ((v = flag_value(argc, argv, &i, "--seed", &missing))) {
+        } else if ((v = arg_value(argc, argv, &i, "--seed", &missing))) {
             if (parse_long(v, 0, 0x7fffffffffffffffL, &l) < 0) goto bad_value;
             sp.seed = (uint64_t)l;
-        } else if ((v = flag_value(argc, argv, &i, "--top-k", &missing))) {
+        } else if ((v = arg_value(argc, argv, &i, "--top-k", &missing))) {
             if (parse_long(v, 0, 1000000, &l) < 0) goto bad_value;
             sp.top_k = (int)l;
-        } else if ((v = flag_value(argc, argv, &i, "--top-p", &missing))) {
+        } else if ((v = arg_value(argc, argv, &i, "--top-p", &missing))) {
             if (parse_double(v, 0, 1, &d) < 0) goto bad_value;
             sp.top_p = (float)d;
-        } else if ((v = flag_value(argc, argv, &i, "--min-p", &missing))) {
+        } else if ((v = arg_value(argc, argv, &i, "--min-p", &missing))) {
             if (parse_double(v, 0, 1, &d) < 0) goto bad_value;
             sp.min_p = (float)d;
-        } else if ((v = flag_value(argc, argv, &i, "--repeat-penalty", &missing))) {
+        } else if ((v = arg_value(argc, argv, &i, "--repeat-penalty", &missing))) {
             if (parse_double(v, 0, 10, &d) < 0) goto bad_value;
             sp.repeat_penalty = (float)d;
-        } else if ((v = flag_value(argc, argv, &i, "--template", &missing))) {
+        } else if ((v = arg_value(argc, argv, &i, "--template", &missing))) {
             tmpl = v;
             chat = 1;
         } else if (strcmp(argv[i], "--llama2c-sampler") == 0) {
@@ -256,7 +243,7 @@ int llm_cmd_tokenize(int argc, char **argv) {
                    "Prints the token ids of standard input, space-separated, with no BOS/EOS\n"
                    "added and special-token text treated as plain text.\n");
             return 0;
-        } else if ((v = flag_value(argc, argv, &i, "--model", &missing))) {
+        } else if ((v = arg_value(argc, argv, &i, "--model", &missing))) {
             model = v;
         } else {
             fprintf(stderr, "copyd tokenize: %s '%s' (see copyd tokenize --help)\n",

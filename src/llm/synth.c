@@ -784,18 +784,6 @@ static void synth_help(FILE *out) {
             "  --help                this text\n");
 }
 
-static const char *flag_value(int argc, char **argv, int *i, const char *flag, int *missing) {
-    size_t n = strlen(flag);
-    if (strncmp(argv[*i], flag, n) != 0) return NULL;
-    if (argv[*i][n] == '=') return argv[*i] + n + 1;
-    if (argv[*i][n] != '\0') return NULL;
-    if (*i + 1 >= argc) {
-        *missing = 1;
-        return NULL;
-    }
-    return argv[++*i];
-}
-
 static int parse_type(const char *s, ggml_type_t *out) {
     static const struct { const char *name; ggml_type_t t; } types[] = {
         {"f32", GGML_TYPE_F32},   {"f16", GGML_TYPE_F16},   {"bf16", GGML_TYPE_BF16}, {"q8_0", GGML_TYPE_Q8_0},
@@ -822,33 +810,33 @@ int llm_cmd_synth(int argc, char **argv) {
         long l;
         int *target = NULL;
         long lo = 1, hi = 1L << 30;
-        const char *flag = argv[i]; /* before flag_value() moves i */
+        const char *flag = argv[i]; /* before arg_value() moves i */
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             synth_help(stdout);
             return 0;
-        } else if ((v = flag_value(argc, argv, &i, "--arch", &missing))) {
+        } else if ((v = arg_value(argc, argv, &i, "--arch", &missing))) {
             if (strcmp(v, "qwen2") != 0 && strcmp(v, "llama") != 0) goto bad_value;
             snprintf(p.arch, sizeof p.arch, "%s", v);
-        } else if ((v = flag_value(argc, argv, &i, "--type", &missing))) {
+        } else if ((v = arg_value(argc, argv, &i, "--type", &missing))) {
             if (parse_type(v, &p.type) < 0) goto bad_value;
-        } else if ((v = flag_value(argc, argv, &i, "--out", &missing))) {
+        } else if ((v = arg_value(argc, argv, &i, "--out", &missing))) {
             out = v;
-        } else if ((v = flag_value(argc, argv, &i, "--seed", &missing))) {
+        } else if ((v = arg_value(argc, argv, &i, "--seed", &missing))) {
             if (parse_long(v, 0, 0x7fffffffffffffffL, &l) < 0) goto bad_value;
             p.seed = (uint64_t)l;
-        } else if ((v = flag_value(argc, argv, &i, "--layers", &missing))) {
+        } else if ((v = arg_value(argc, argv, &i, "--layers", &missing))) {
             target = &p.n_layer;
-        } else if ((v = flag_value(argc, argv, &i, "--embd", &missing))) {
+        } else if ((v = arg_value(argc, argv, &i, "--embd", &missing))) {
             target = &p.n_embd;
-        } else if ((v = flag_value(argc, argv, &i, "--heads", &missing))) {
+        } else if ((v = arg_value(argc, argv, &i, "--heads", &missing))) {
             target = &p.n_head;
-        } else if ((v = flag_value(argc, argv, &i, "--kv-heads", &missing))) {
+        } else if ((v = arg_value(argc, argv, &i, "--kv-heads", &missing))) {
             target = &p.n_head_kv;
-        } else if ((v = flag_value(argc, argv, &i, "--ff", &missing))) {
+        } else if ((v = arg_value(argc, argv, &i, "--ff", &missing))) {
             target = &p.n_ff;
-        } else if ((v = flag_value(argc, argv, &i, "--vocab", &missing))) {
+        } else if ((v = arg_value(argc, argv, &i, "--vocab", &missing))) {
             target = &p.n_vocab;
-        } else if ((v = flag_value(argc, argv, &i, "--ctx", &missing))) {
+        } else if ((v = arg_value(argc, argv, &i, "--ctx", &missing))) {
             target = &p.n_ctx;
         } else {
             if (missing) fprintf(stderr, "copyd model synth: %s needs a value\n", argv[i]);
