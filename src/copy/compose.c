@@ -102,9 +102,6 @@ typedef struct ctx {
     cands_t *cand;             /* [L->nslots] */
     char (*ban_pre)[RULE_VALUE_MAX]; /* [rs.n]: per banned-word rule, the first word less its last letter */
     unsigned char reg_block;   /* PB_F_FORMAL or PB_F_INFORMAL: the register not written */
-    const char **heads;        /* headlines that fit, rendered once */
-    size_t nheads;
-    int heads_done;
 } ctx_t;
 
 typedef struct part {
@@ -293,12 +290,47 @@ static uint64_t salted(const ctx_t *x, uint64_t salt, int attempt) {
     return mix(&h);
 }
 
-/* Variant `vi`'s phrase of a slot: different for each variant of a brief. */
-static const pb_phrase_t *pick(ctx_t *x, int slot, int vi, int attempt) {
-    const pb_phrase_t *const *c;
-    size_t n = candidates(x, slot, &c);
+/* Phrase i of a slot for the brief's tone: its group's first, then "any". */
+static const pb_phrase_t *slot_item(const ctx_t *x, const pb_slot_t *s, size_t i) {
+    return i < s->n[x->group] ? &s->items[x->group][i] : &s->items[0][i - s->n[x->group]];
+}
+
+#define PICK_TRIES 48
+
+/* Variant `vi`'s phrase of a slot: different for each variant of a brief.
+ * The slot's lists are walked as they are (not filtered first: a bank may
+ * hold thousands of phrases, and a brief uses a handful), a phrase the brief
+ * rules out is skipped for the next of the walk; phrases in the other
+ * register (tu / usted) only when the walk finds nothing else, and the
+ * filtered list when a restriction rules out nearly everything. `reject`,
+ * when set, is a further test (a headline that does not fit). */
+static const pb_phrase_t *pick_if(ctx_t *x, int slot, int vi, int attempt,
+                                  int (*reject)(ctx_t *, const pb_phrase_t *, void *), void *arg) {
+    const pb_slot_t *s = &x->L->slots[slot];
+    size_t n = (size_t)s->n[x->group] + s->n[0];
     if (!n) return NULL;
-    return c[walk(salted(x, 1000u + (unsigned)slot, attempt), walk_pool(x, n), (unsigned)vi)];
+    size_t pool = walk_pool(x, n);
+    uint64_t h = salted(x, 1000u + (unsigned)slot, attempt);
+    for (int strict = 1; strict >= 0; strict--)
+        for (unsigned j = 0; j < PICK_TRIES; j++) {
+            /* try j: the same walk, one lap of the variants further on */
+            const pb_phrase_t *ph = slot_item(x, s, walk(h, pool, (unsigned)vi + j * (unsigned)x->nvar));
+            if (j && j * (unsigned)x->nvar >= pool) ph = slot_item(x, s, walk(h ^ j, pool, (unsigned)vi));
+            if (strict && (ph->flags & x->reg_block)) continue;
+            if (!phrase_ok(x, ph) || (reject && reject(x, ph, arg))) continue;
+            return ph;
+        }
+    const pb_phrase_t *const *c;
+    size_t m = candidates(x, slot, &c);
+    for (size_t k = 0; k < m; k++) {
+        const pb_phrase_t *ph = c[walk(h, m, (unsigned)vi + (unsigned)k)];
+        if (!reject || !reject(x, ph, arg)) return ph;
+    }
+    return NULL;
+}
+
+static const pb_phrase_t *pick(ctx_t *x, int slot, int vi, int attempt) {
+    return pick_if(x, slot, vi, attempt, NULL, NULL);
 }
 
 /* Expands a template into x->scratch (appending): placeholders filled,
@@ -489,26 +521,34 @@ static void hard_cut(buf_t *o, long max_cps, long max_words) {
     }
 }
 
+typedef struct head_fit {
+    long max;
+    int product_ok;   /* the product is short enough to stand in a headline */
+    const char *text; /* the rendered headline that passed */
+} head_fit_t;
+
+static const char *render_phrase(ctx_t *x, const pb_phrase_t *ph);
+
+static int head_reject(ctx_t *x, const pb_phrase_t *ph, void *arg) {
+    head_fit_t *f = arg;
+    if (!f->product_ok && (ph->flags & PB_F_PRODUCT)) return 1;
+    const char *h = render_phrase(x, ph);
+    if (f->max && cps_of(h) > f->max) return 1;
+    f->text = h;
+    return 0;
+}
+
 /* Headline that fits `max` code points (0: no limit): a slot phrase when one
- * fits, a short one otherwise, the product cut at a word as a last resort. */
+ * fits, a short one otherwise, the product cut at a word as a last resort.
+ * A long product makes a poor headline and the same one in every variant,
+ * so headlines naming it are then left for the last. */
 static const char *choose_headline(ctx_t *x, int vi, int attempt, long max) {
-    if (!x->heads_done) {
-        x->heads_done = 1;
-        const int slots[2] = {PB_SLOT_HEADLINE, PB_SLOT_HEADLINE_SHORT};
-        const pb_phrase_t *const *c[2];
-        size_t n[2];
-        for (int s = 0; s < 2; s++) n[s] = candidates(x, slots[s], &c[s]);
-        x->heads = arena_alloc(&x->A, (n[0] + n[1] + 1) * sizeof *x->heads);
-        /* a long product makes a poor headline and the same one in every variant */
-        int product_ok = cps_of(x->product_up) <= 60;
-        for (int s = 0; s < 2 && x->heads && x->nheads < (size_t)x->nvar; s++) /* short ones only when too few long ones fit */
-            for (size_t k = 0; k < n[s]; k++) {
-                if (!product_ok && (c[s][k]->flags & PB_F_PRODUCT) && x->nheads + (n[s] - k) > (size_t)x->nvar) continue;
-                const char *h = render_phrase(x, c[s][k]);
-                if (!max || cps_of(h) <= max) x->heads[x->nheads++] = h;
-            }
-    }
-    if (x->nheads) return x->heads[walk(salted(x, 1, attempt), walk_pool(x, x->nheads), (unsigned)vi)];
+    const int slots[2] = {PB_SLOT_HEADLINE, PB_SLOT_HEADLINE_SHORT};
+    for (int po = cps_of(x->product_up) <= 60; po <= 1; po++)
+        for (int s = 0; s < 2; s++) {
+            head_fit_t f = {max, po, NULL};
+            if (pick_if(x, slots[s], vi, attempt, head_reject, &f) && f.text) return f.text;
+        }
     buf_reset(&x->scratch);
     buf_puts(&x->scratch, x->product_up);
     hard_cut(&x->scratch, max, NO_LIMIT);

@@ -57,40 +57,125 @@ static int scan_placeholders(loader_t *L, const char *where, const char *t, unsi
     return 0;
 }
 
+/* Alternatives: "[a|b|c]" in a phrase is one of a, b or c, so one line of
+ * the file writes every combination of its groups ("[Hay|Existen] cosas que
+ * [merecen|piden] cuidado." is four phrases). Groups do not nest; an empty
+ * alternative ("[| de verdad]") leaves the group out, and the double space
+ * that may leave is collapsed. Expanded at load: generation sees plain
+ * phrases. */
+#define PB_EXPAND_MAX 4096 /* phrases one line may expand to */
+
+/* Phrases `t` expands to (>= 1), or 0 with the error set. */
+static size_t count_expansions(loader_t *L, const char *where, const char *t) {
+    size_t total = 1, alts = 0;
+    int open = 0;
+    for (const char *p = t; *p; p++) {
+        if (*p == '[') {
+            if (open) { snprintf(L->err, L->errsz, "%s: '%s': '[' inside '[...]' (groups do not nest)", L->path, where); return 0; }
+            open = 1, alts = 1;
+        } else if (*p == '|' && open) alts++;
+        else if (*p == ']') {
+            if (!open) { snprintf(L->err, L->errsz, "%s: '%s': ']' without '['", L->path, where); return 0; }
+            open = 0;
+            total *= alts;
+            if (total > PB_EXPAND_MAX) {
+                snprintf(L->err, L->errsz, "%s: '%s': more than %d combinations", L->path, where, PB_EXPAND_MAX);
+                return 0;
+            }
+        }
+    }
+    if (open) { snprintf(L->err, L->errsz, "%s: '%s': '[' without ']'", L->path, where); return 0; }
+    return total;
+}
+
+/* Writes combination `k` of `t` into o (size osz), mixed radix over the
+ * groups, the first group varying fastest. Returns the length, or -1 when
+ * it does not fit. */
+static long expand_one(const char *t, size_t k, char *o, size_t osz) {
+    size_t n = 0;
+    const char *p = t;
+    while (*p) {
+        if (*p != '[') {
+            if (*p == ' ' && (n == 0 || o[n - 1] == ' ')) { p++; continue; } /* collapse */
+            if (n + 1 >= osz) return -1;
+            o[n++] = *p++;
+            continue;
+        }
+        size_t alts = 1;
+        const char *e = p + 1;
+        for (; *e != ']'; e++) if (*e == '|') alts++;
+        size_t want = k % alts;
+        k /= alts;
+        const char *a = p + 1;
+        for (size_t i = 0; i < want; i++) a = strchr(a, '|') + 1;
+        for (; *a != '|' && *a != ']'; a++) {
+            if (*a == ' ' && (n == 0 || o[n - 1] == ' ')) continue;
+            if (n + 1 >= osz) return -1;
+            o[n++] = *a;
+        }
+        p = e + 1;
+    }
+    while (n > 0 && o[n - 1] == ' ') n--;
+    /* an empty alternative before punctuation leaves " ." or " ," behind */
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (o[i] == ' ' && i + 1 < n && (o[i + 1] == '.' || o[i + 1] == ',')) continue;
+        o[w++] = o[i];
+    }
+    o[w] = '\0';
+    return (long)w;
+}
+
 static int load_phrases(loader_t *L, pb_lang_t *lang, const char *where, const json_t *arr, pb_phrase_t **out, unsigned *n) {
     if (!json_is_array(arr) || json_array_size(arr) == 0) {
         snprintf(L->err, L->errsz, "%s: '%s' must be a non-empty array of strings", L->path, where);
         return -1;
     }
-    size_t cnt = json_array_size(arr);
-    pb_phrase_t *items = arena_alloc(&L->d->arena, cnt * sizeof *items);
-    if (!items) { snprintf(L->err, L->errsz, "%s: out of memory", L->path); return -1; }
-    for (size_t i = 0; i < cnt; i++) {
+    size_t lines = json_array_size(arr), cnt = 0;
+    for (size_t i = 0; i < lines; i++) {
         const json_t *s = json_array_get(arr, i);
         char w[128];
         snprintf(w, sizeof w, "%.100s[%zu]", where, i);
-        if (!json_is_string(s) || json_string_length(s) == 0 || json_string_length(s) > 400) {
-            snprintf(L->err, L->errsz, "%s: '%s' must be a string of 1..400 bytes", L->path, w);
+        if (!json_is_string(s) || json_string_length(s) == 0 || json_string_length(s) > 1000) {
+            snprintf(L->err, L->errsz, "%s: '%s' must be a string of 1..1000 bytes", L->path, w);
             return -1;
         }
-        const char *t = json_string_value(s);
-        size_t len = json_string_length(s);
-        pb_phrase_t *ph = &items[i];
-        int product;
-        if (scan_placeholders(L, w, t, &ph->needs, &product) < 0) return -1;
-        if (!(ph->text = dup_str(L, t))) return -1;
-        char *f = arena_alloc(&L->d->arena, len + 1);
-        if (!f) { snprintf(L->err, L->errsz, "%s: out of memory", L->path); return -1; }
-        text_fold(t, len, f);
-        ph->folded = f;
-        ph->len = (unsigned)len;
-        ph->flags = (product ? PB_F_PRODUCT : 0) | (strchr(t, '?') ? PB_F_QUESTION : 0) |
-                    (strchr(t, '!') || strstr(t, "\xC2\xA1") ? PB_F_EXCLAIM : 0) |
-                    (text_has_emoji(t, len) ? PB_F_EMOJI : 0) |
-                    (lang->rules && rules_has_price(lang->rules, t, len) ? PB_F_PRICE : 0);
-        for (int r = 0; r < 2; r++)
-            for (int k = 0; k < L->nreg[r]; k++)
-                if (text_has_word(f, strlen(f), L->reg[r][k], 0, 0)) { ph->flags |= r ? PB_F_FORMAL : PB_F_INFORMAL; break; }
+        size_t e = count_expansions(L, w, json_string_value(s));
+        if (!e) return -1;
+        cnt += e;
+    }
+    pb_phrase_t *items = arena_alloc(&L->d->arena, cnt * sizeof *items);
+    if (!items) { snprintf(L->err, L->errsz, "%s: out of memory", L->path); return -1; }
+    size_t at = 0;
+    for (size_t i = 0; i < lines; i++) {
+        const char *src = json_string_value(json_array_get(arr, i));
+        size_t e = count_expansions(L, where, src);
+        for (size_t k = 0; k < e; k++) {
+            char w[128], t[401];
+            snprintf(w, sizeof w, "%.100s[%zu]", where, i);
+            long tl = expand_one(src, k, t, sizeof t);
+            if (tl <= 0) {
+                snprintf(L->err, L->errsz, "%s: '%s' expands to an empty phrase or one over 400 bytes", L->path, w);
+                return -1;
+            }
+            size_t len = (size_t)tl;
+            pb_phrase_t *ph = &items[at++];
+            int product;
+            if (scan_placeholders(L, w, t, &ph->needs, &product) < 0) return -1;
+            if (!(ph->text = dup_str(L, t))) return -1;
+            char *f = arena_alloc(&L->d->arena, len + 1);
+            if (!f) { snprintf(L->err, L->errsz, "%s: out of memory", L->path); return -1; }
+            text_fold(t, len, f);
+            ph->folded = f;
+            ph->len = (unsigned)len;
+            ph->flags = (product ? PB_F_PRODUCT : 0) | (strchr(t, '?') ? PB_F_QUESTION : 0) |
+                        (strchr(t, '!') || strstr(t, "\xC2\xA1") ? PB_F_EXCLAIM : 0) |
+                        (text_has_emoji(t, len) ? PB_F_EMOJI : 0) |
+                        (lang->rules && rules_has_price(lang->rules, t, len) ? PB_F_PRICE : 0);
+            for (int r = 0; r < 2; r++)
+                for (int m = 0; m < L->nreg[r]; m++)
+                    if (text_has_word(f, strlen(f), L->reg[r][m], 0, 0)) { ph->flags |= r ? PB_F_FORMAL : PB_F_INFORMAL; break; }
+        }
     }
     *out = items;
     *n = (unsigned)cnt;
