@@ -70,6 +70,7 @@ struct rediscache {
     pthread_cond_t q_cond;
     wjob_t *q_head, *q_tail;
     size_t q_len;
+    int writing;          /* the writer holds a popped job: clear waits for it */
     int stop;
     int thread_started;
     pthread_t thread;
@@ -495,6 +496,7 @@ static void *bg_main(void *arg) {
             pthread_mutex_lock(&r->q_lock);
             continue;
         }
+        r->writing = 1;
         pthread_mutex_unlock(&r->q_lock);
         if (r->wctx) do_set(r, j);
         else {
@@ -504,6 +506,8 @@ static void *bg_main(void *arg) {
         free(j);
         last_activity = now_mono();
         pthread_mutex_lock(&r->q_lock);
+        r->writing = 0;
+        pthread_cond_broadcast(&r->q_cond); /* a clear may wait for this write */
     }
     /* Stopping: flush what is queued while Redis answers (each write is
      * bounded by the command timeout; the first failure drops the rest). */
@@ -681,8 +685,11 @@ void rediscache_put(rediscache_t *r, const char *key, const char *val, size_t le
 
 int rediscache_clear(rediscache_t *r) {
     if (!r) return -1;
+    /* Queued writes are dropped and a write being sent is waited for, so no
+     * entry written before the clear can land after it. */
     pthread_mutex_lock(&r->q_lock);
     size_t n = queue_purge(r);
+    while (r->writing) pthread_cond_wait(&r->q_cond, &r->q_lock);
     pthread_mutex_unlock(&r->q_lock);
     if (n) atomic_fetch_add(&r->writes_dropped, n);
 
