@@ -1,5 +1,6 @@
 /* main.c -- the copyd command: `serve`, `generate`, `--help`, `--version`. */
 #include <dirent.h>
+#include <jansson.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -124,7 +125,10 @@ static void generate_help(FILE *out) {
             "Usage: copyd generate [OPTIONS] [FILE|-]\n\n"
             "Reads one brief (JSON, SPEC section 2) from FILE or standard input and\n"
             "prints the output object (SPEC section 3) on standard output.\n"
-            "A bad brief prints the error JSON and exits with status 1.\n"
+            "A bad brief prints the error JSON and exits with status 1.\n\n"
+            "  --pretty   indent the JSON\n"
+            "  --text     print the variants for people: headline, text, call to action,\n"
+            "             hashtags, scores and compliance, the best one marked\n\n"
             "Accepts the options of `copyd serve` that concern generation\n"
             "(--template-data, --engine, --data-dir, --cache-size ...). Without\n"
             "--data-dir (or COPYD_DATA_DIR) it uses a temporary store, removed at exit.\n\n"
@@ -166,9 +170,56 @@ static char *read_all(FILE *f, size_t *len) {
     return p;
 }
 
+/* --pretty: indented JSON; --text: the variants as a person reads them. */
+static void print_output(const char *json, int as_text) {
+    json_t *o = json_loads(json, 0, NULL);
+    if (!o) {
+        printf("%s\n", json);
+        return;
+    }
+    if (!as_text) {
+        char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        if (s) printf("%s\n", s);
+        free(s);
+        json_decref(o);
+        return;
+    }
+    const char *best = json_string_value(json_object_get(o, "best_variant_id"));
+    json_t *meta = json_object_get(o, "extra_metadata");
+    printf("%s copy for %s (%s), model %s\n\n", json_string_value(json_object_get(meta, "language")),
+           json_string_value(json_object_get(meta, "platform")), json_string_value(json_object_get(meta, "engine")),
+           json_string_value(json_object_get(o, "model_used")));
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(o, "variants"), i, v) {
+        const char *id = json_string_value(json_object_get(v, "variant_id"));
+        printf("== Variant %zu%s  (engagement %.3f, readability %.1f, %lld characters)\n", i + 1,
+               best && id && strcmp(best, id) == 0 ? "  [best]" : "",
+               json_number_value(json_object_get(v, "engagement_prediction")),
+               json_number_value(json_object_get(v, "readability_score")),
+               (long long)json_integer_value(json_object_get(v, "character_count")));
+        printf("%s\n\n%s\n", json_string_value(json_object_get(v, "headline")),
+               json_string_value(json_object_get(v, "primary_text")));
+        const char *cta = json_string_value(json_object_get(v, "call_to_action"));
+        if (cta && *cta) printf("\n> %s\n", cta);
+        size_t k;
+        json_t *t;
+        json_array_foreach(json_object_get(v, "hashtags"), k, t) printf(k ? " %s" : "\n%s", json_string_value(t));
+        json_t *c = json_object_get(v, "compliance");
+        printf("%scompliance: %s", json_array_size(json_object_get(v, "hashtags")) ? "\n\n" : "\n",
+               json_is_true(json_object_get(c, "passed")) ? "passed" : "FAILED");
+        json_array_foreach(json_object_get(c, "violations"), k, t)
+            printf("; %s", json_string_value(json_object_get(t, "detail")));
+        json_array_foreach(json_object_get(c, "not_understood"), k, t)
+            printf("; not understood: \"%s\"", json_string_value(t));
+        printf("\n\n");
+    }
+    json_decref(o);
+}
+
 static int cmd_generate(int argc, char **argv) {
     const char *file = NULL;
-    int first_opt = 2;
+    int first_opt = 2, pretty = 0, as_text = 0;
     /* The positional FILE may come first or last; options are serve's. */
     char **rest = calloc((size_t)argc + 1, sizeof *rest);
     int nrest = 0;
@@ -180,6 +231,8 @@ static int cmd_generate(int argc, char **argv) {
             free(rest);
             return 0;
         }
+        if (strcmp(argv[i], "--pretty") == 0) { pretty = 1; continue; }
+        if (strcmp(argv[i], "--text") == 0) { as_text = 1; continue; }
         if (argv[i][0] != '-' || strcmp(argv[i], "-") == 0) {
             if (file) { fprintf(stderr, "copyd generate: only one brief file\n"); free(rest); return 2; }
             file = argv[i];
@@ -228,7 +281,8 @@ static int cmd_generate(int argc, char **argv) {
     }
     int status = 0;
     char *out = api_generate_text(api, text, len, &status);
-    if (out) printf("%s\n", out);
+    if (out && status == 200 && (pretty || as_text)) print_output(out, as_text);
+    else if (out) printf("%s\n", out);
     free(out);
     free(text);
     api_destroy(api);
