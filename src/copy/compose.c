@@ -83,6 +83,12 @@ typedef struct cands {
     int done;
 } cands_t;
 
+/* JSON text rendered once per brief; s == NULL until then. */
+typedef struct shared_json {
+    const char *s;
+    size_t len;
+} shared_json_t;
+
 typedef struct ctx {
     const copy_data_t *d;
     const pb_lang_t *L;
@@ -100,8 +106,9 @@ typedef struct ctx {
     const char *tags[MAX_TAGS];
     size_t ntags, ntags_brief;
     cands_t *cand;             /* [L->nslots] */
-    char (*ban_pre)[RULE_VALUE_MAX]; /* [rs.n]: per banned-word rule, the first word less its last letter */
+    uint64_t *banned;          /* bit per phrase id of L: ruled out by a banned word (NULL: none) */
     unsigned char reg_block;   /* PB_F_FORMAL or PB_F_INFORMAL: the register not written */
+    shared_json_t rules_json, tips_json; /* output every variant repeats (put_shared) */
 } ctx_t;
 
 typedef struct part {
@@ -218,18 +225,50 @@ static int phrase_ok(const ctx_t *x, const pb_phrase_t *ph) {
     if ((ph->flags & PB_F_PRICE) && x->rs.no_price) return 0;
     if ((ph->flags & PB_F_EXCLAIM) && x->rs.no_exclamation) return 0;
     if ((ph->flags & PB_F_EMOJI) && !x->emoji_ok) return 0;
-    if (x->rs.n_banned) {
-        size_t flen = strlen(ph->folded);
-        for (size_t i = 0; i < x->rs.n; i++) {
-            if (x->rs.rules[i].kind != RULE_BANNED_WORD) continue;
-            /* a match of either kind holds the first word less its last letter:
-             * a fast substring test rules out nearly every phrase */
-            const char *w = x->rs.rules[i].folded;
-            if (x->ban_pre && x->ban_pre[i][0] && !strstr(ph->folded, x->ban_pre[i])) continue;
-            if (text_has_word(ph->folded, flen, w, 1, 0) || has_inflected(ph->folded, w)) return 0;
-        }
-    }
+    if (x->banned && ((x->banned[ph->id >> 6] >> (ph->id & 63)) & 1u)) return 0;
     return 1;
+}
+
+/* 1 when banned word `w` (folded) rules out phrase `ph`. */
+static int phrase_has_banned(const pb_phrase_t *ph, const char *w) {
+    return text_has_word(ph->folded, strlen(ph->folded), w, 1, 0) || has_inflected(ph->folded, w);
+}
+
+/* Marks in x->banned the phrases of the language that a banned word rules
+ * out. Either kind of match (text_has_word, has_inflected) starts at a word
+ * of the phrase that begins with the word bytes the banned word begins with
+ * (less the last letter of a one-word ban, for inflections), so only the
+ * phrases of those words in the language's word list are tested. Returns
+ * -1 when memory ran out. */
+static int mark_banned(ctx_t *x) {
+    const pb_lang_t *L = x->L;
+    x->banned = arena_alloc(&x->A, ((size_t)L->nphrases / 64 + 1) * sizeof *x->banned);
+    if (!x->banned) return -1;
+    for (size_t r = 0; r < x->rs.n; r++) {
+        if (x->rs.rules[r].kind != RULE_BANNED_WORD) continue;
+        const char *w = x->rs.rules[r].folded;
+        size_t k = 0;
+        while (w[k] && word_byte((unsigned char)w[k])) k++;
+        if (k > 1 && !w[k]) k--; /* one word: its inflections differ in the last letter */
+        if (k == 0) { /* starts with a non-word byte: no word to look up, test them all */
+            for (int s = 0; s < L->nslots; s++)
+                for (int g = 0; g <= PB_GROUPS_MAX; g++)
+                    for (unsigned i = 0; i < L->slots[s].n[g]; i++) {
+                        const pb_phrase_t *ph = &L->slots[s].items[g][i];
+                        if (phrase_has_banned(ph, w)) x->banned[ph->id >> 6] |= 1ull << (ph->id & 63);
+                    }
+            continue;
+        }
+        size_t lo, hi;
+        pb_words_with_prefix(L, w, k, &lo, &hi);
+        for (size_t j = lo; j < hi; j++)
+            for (unsigned q = 0; q < L->words[j].n; q++) {
+                unsigned id = L->postings[L->words[j].first + q];
+                if ((x->banned[id >> 6] >> (id & 63)) & 1u) continue;
+                if (phrase_has_banned(L->by_id[id], w)) x->banned[id >> 6] |= 1ull << (id & 63);
+            }
+    }
+    return 0;
 }
 
 /* The usable phrases of a slot for the brief's tone: its group's first, then
@@ -276,12 +315,28 @@ static size_t gcd_sz(size_t a, size_t b) {
 /* Index of choice k (k = 0, 1, ...) in a list of n: a walk from a seeded
  * start with a seeded stride coprime to n, so k = 0..n-1 are all different
  * (the variants of one brief never repeat a phrase while the list lasts),
- * and different briefs walk in different orders. */
+ * and different briefs walk in different orders. walk_init() draws the
+ * start and stride once for the many steps of one walk. */
+typedef struct walker {
+    size_t n, start, stride;
+} walker_t;
+
+static walker_t walk_init(uint64_t h, size_t n) {
+    walker_t w = {n, 0, 0};
+    if (n <= 1) return w;
+    w.start = (size_t)(mix(&h) % n);
+    w.stride = 1 + (size_t)(mix(&h) % (n - 1));
+    while (gcd_sz(w.stride, n) != 1) w.stride = w.stride + 1 < n ? w.stride + 1 : 1;
+    return w;
+}
+
+static size_t walk_at(const walker_t *w, unsigned k) {
+    return w->n <= 1 ? 0 : (w->start + (size_t)(k % w->n) * w->stride) % w->n;
+}
+
 static size_t walk(uint64_t h, size_t n, unsigned k) {
-    if (n <= 1) return 0;
-    size_t start = (size_t)(mix(&h) % n), stride = 1 + (size_t)(mix(&h) % (n - 1));
-    while (gcd_sz(stride, n) != 1) stride = stride + 1 < n ? stride + 1 : 1;
-    return (start + (size_t)(k % n) * stride) % n;
+    walker_t w = walk_init(h, n);
+    return walk_at(&w, k);
 }
 
 /* Per-brief, per-purpose seed ("salt" names the slot or use). */
@@ -311,19 +366,33 @@ static const pb_phrase_t *pick_if(ctx_t *x, int slot, int vi, int attempt,
     if (!n) return NULL;
     size_t pool = walk_pool(x, n);
     uint64_t h = salted(x, 1000u + (unsigned)slot, attempt);
-    for (int strict = 1; strict >= 0; strict--)
-        for (unsigned j = 0; j < PICK_TRIES; j++) {
-            /* try j: the same walk, one lap of the variants further on */
-            const pb_phrase_t *ph = slot_item(x, s, walk(h, pool, (unsigned)vi + j * (unsigned)x->nvar));
-            if (j && j * (unsigned)x->nvar >= pool) ph = slot_item(x, s, walk(h ^ j, pool, (unsigned)vi));
-            if (strict && (ph->flags & x->reg_block)) continue;
-            if (!phrase_ok(x, ph) || (reject && reject(x, ph, arg))) continue;
-            return ph;
-        }
+    walker_t w0 = walk_init(h, pool);
+    /* the strict pass skips the other register; the second pass tries only
+     * the phrases it skipped so (the others would fail the same tests again) */
+    size_t skipped[PICK_TRIES];
+    unsigned nskipped = 0;
+    for (unsigned j = 0; j < PICK_TRIES; j++) {
+        /* try j: the same walk, one lap of the variants further on */
+        size_t i;
+        if (j && j * (unsigned)x->nvar >= pool) {
+            walker_t wj = walk_init(h ^ j, pool);
+            i = walk_at(&wj, (unsigned)vi);
+        } else i = walk_at(&w0, (unsigned)vi + j * (unsigned)x->nvar);
+        const pb_phrase_t *ph = slot_item(x, s, i);
+        if (ph->flags & x->reg_block) { skipped[nskipped++] = i; continue; }
+        if (!phrase_ok(x, ph) || (reject && reject(x, ph, arg))) continue;
+        return ph;
+    }
+    for (unsigned j = 0; j < nskipped; j++) {
+        const pb_phrase_t *ph = slot_item(x, s, skipped[j]);
+        if (!phrase_ok(x, ph) || (reject && reject(x, ph, arg))) continue;
+        return ph;
+    }
     const pb_phrase_t *const *c;
     size_t m = candidates(x, slot, &c);
+    walker_t wc = walk_init(h, m);
     for (size_t k = 0; k < m; k++) {
-        const pb_phrase_t *ph = c[walk(h, m, (unsigned)vi + (unsigned)k)];
+        const pb_phrase_t *ph = c[walk_at(&wc, (unsigned)vi + (unsigned)k)];
         if (!reject || !reject(x, ph, arg)) return ph;
     }
     return NULL;
@@ -335,6 +404,10 @@ static const pb_phrase_t *pick(ctx_t *x, int slot, int vi, int attempt) {
 
 /* Expands a template into x->scratch (appending): placeholders filled,
  * sentence starts capitalised, no doubled full stop after a value. */
+static int inverted_mark(const char *p) { /* ¿ or ¡: keeps a sentence start */
+    return (unsigned char)p[0] == 0xC2 && ((unsigned char)p[1] == 0xBF || (unsigned char)p[1] == 0xA1);
+}
+
 static void fill(ctx_t *x, const char *t, buf_t *o) {
     int at_start = 1;
     const char *p = t;
@@ -347,25 +420,30 @@ static void fill(ctx_t *x, const char *t, buf_t *o) {
             else if (!strncmp(p, "{audience_lc}", 13)) val = x->audience_lc, skip = 13;
             else if (!strncmp(p, "{keywords}", 10)) val = x->keywords, skip = 10;
             if (val) {
-                size_t at = o->len;
-                buf_puts(o, val);
+                size_t at = o->len, vl = strlen(val);
+                buf_append(o, val, vl);
                 if (at_start && o->p) text_upper_first(o->p + at);
                 at_start = 0;
                 p += skip;
-                if (*p == '.' && text_ends_sentence(val, strlen(val))) p++;
+                if (*p == '.' && text_ends_sentence(val, vl)) p++;
                 continue;
             }
         }
-        unsigned char c = (unsigned char)*p;
-        if (c == 0xC2 && ((unsigned char)p[1] == 0xBF || (unsigned char)p[1] == 0xA1)) { /* ¿ ¡ keep the start */
+        if (inverted_mark(p)) {
             buf_append(o, p, 2);
             p += 2;
             continue;
         }
-        buf_putc(o, (char)c);
-        if (c == '.' || c == '!' || c == '?') at_start = 1;
-        else if (c != ' ' && c != '\n') at_start = 0;
-        p++;
+        /* a run of plain bytes (the first may be a '{' that is no placeholder),
+         * appended at once */
+        const char *q = p;
+        do {
+            unsigned char c = (unsigned char)*q++;
+            if (c == '.' || c == '!' || c == '?') at_start = 1;
+            else if (c != ' ' && c != '\n') at_start = 0;
+        } while (*q && *q != '{' && !inverted_mark(q));
+        buf_append(o, p, (size_t)(q - p));
+        p = q;
     }
 }
 
@@ -852,6 +930,25 @@ static void score_variant(ctx_t *x, variant_t *v, buf_t *tmp) {
 
 static double round_to(double v, double unit) { return round(v / unit) * unit; }
 
+/* buf_json_num() and a plain integer, formatted once (buf_printf formats
+ * twice, to measure first): the output holds a dozen numbers per variant. */
+static void put_num(buf_t *o, double v) {
+    char t[40];
+    int n;
+    if (!isfinite(v)) v = 0;
+    if (v == (double)(long long)v && fabs(v) < 1e15) n = snprintf(t, sizeof t, "%lld", (long long)v);
+    else n = snprintf(t, sizeof t, "%.6g", v);
+    if (n > 0 && (size_t)n < sizeof t) buf_append(o, t, (size_t)n);
+}
+
+static void put_long(buf_t *o, long v) {
+    char t[24], *e = t + sizeof t, *p = e;
+    unsigned long u = v < 0 ? 0ul - (unsigned long)v : (unsigned long)v;
+    do { *--p = (char)('0' + u % 10); u /= 10; } while (u);
+    if (v < 0) *--p = '-';
+    buf_append(o, p, (size_t)(e - p));
+}
+
 static void put_message(buf_t *o, const char *tmpl, const char *platform, const char *list, const char *item) {
     buf_t m = BUF_INIT;
     for (const char *p = tmpl; *p;) {
@@ -864,8 +961,8 @@ static void put_message(buf_t *o, const char *tmpl, const char *platform, const 
     buf_free(&m);
 }
 
-static void put_compliance(ctx_t *x, const variant_t *v, buf_t *o) {
-    buf_printf(o, "{\"passed\":%s,\"rules\":[", v->nviol ? "false" : "true");
+/* The rules of the brief as JSON (the inside of "rules": [...]). */
+static void put_rules(ctx_t *x, buf_t *o) {
     for (size_t i = 0; i < x->rs.n; i++) {
         const rule_t *r = &x->rs.rules[i];
         if (i) buf_putc(o, ',');
@@ -882,6 +979,34 @@ static void put_compliance(ctx_t *x, const variant_t *v, buf_t *o) {
         buf_json_str(o, r->value[0] ? r->value : "true");
         buf_putc(o, '}');
     }
+}
+
+/* The platform's tips as JSON (the inside of "platform_tips": [...]). */
+static void put_tips(ctx_t *x, buf_t *o) {
+    int p = x->b->platform;
+    for (int i = 0; i < x->L->ntips[p]; i++) {
+        if (i) buf_putc(o, ',');
+        buf_json_str(o, x->L->tips[p][i]);
+    }
+}
+
+/* A piece of output every variant repeats: rendered by fn once per brief,
+ * then copied. */
+static void put_shared(ctx_t *x, shared_json_t *c, void (*fn)(ctx_t *, buf_t *), buf_t *o) {
+    if (!c->s) {
+        buf_reset(&x->scratch);
+        fn(x, &x->scratch);
+        char *p = x->scratch.oom ? NULL : arena_strndup(&x->A, x->scratch.p ? x->scratch.p : "", x->scratch.len);
+        if (!p) { fn(x, o); return; } /* out of memory: straight to the output, which reports it */
+        c->s = p;
+        c->len = x->scratch.len;
+    }
+    buf_append(o, c->s, c->len);
+}
+
+static void put_compliance(ctx_t *x, const variant_t *v, buf_t *o) {
+    buf_puts(o, v->nviol ? "{\"passed\":false,\"rules\":[" : "{\"passed\":true,\"rules\":[");
+    put_shared(x, &x->rules_json, put_rules, o);
     buf_puts(o, "],\"violations\":[");
     for (size_t i = 0; i < v->nviol; i++) {
         if (i) buf_putc(o, ',');
@@ -900,7 +1025,11 @@ static void put_compliance(ctx_t *x, const variant_t *v, buf_t *o) {
 }
 
 static void put_variant(ctx_t *x, const variant_t *v, int n, const char *id12, buf_t *o) {
-    buf_printf(o, "{\"variant_id\":\"tpl-%s-%d\",\"headline\":", id12, n);
+    buf_puts(o, "{\"variant_id\":\"tpl-");
+    buf_puts(o, id12);
+    buf_putc(o, '-');
+    put_long(o, n);
+    buf_puts(o, "\",\"headline\":");
     buf_json_str(o, v->headline);
     buf_puts(o, ",\"primary_text\":");
     buf_json_str(o, v->text);
@@ -911,26 +1040,26 @@ static void put_variant(ctx_t *x, const variant_t *v, int n, const char *id12, b
         if (i) buf_putc(o, ',');
         buf_json_str(o, v->tags[i]);
     }
-    buf_printf(o, "],\"character_count\":%ld,\"word_count\":%ld,\"readability_score\":", v->chars, v->words);
-    buf_json_num(o, round_to(v->read, 0.01));
+    buf_puts(o, "],\"character_count\":");
+    put_long(o, v->chars);
+    buf_puts(o, ",\"word_count\":");
+    put_long(o, v->words);
+    buf_puts(o, ",\"readability_score\":");
+    put_num(o, round_to(v->read, 0.01));
     buf_puts(o, ",\"engagement_prediction\":");
-    buf_json_num(o, round_to(v->eng, 0.001));
+    put_num(o, round_to(v->eng, 0.001));
     buf_puts(o, ",\"platform_tips\":[");
-    int p = x->b->platform;
-    for (int i = 0; i < x->L->ntips[p]; i++) {
-        if (i) buf_putc(o, ',');
-        buf_json_str(o, x->L->tips[p][i]);
-    }
+    put_shared(x, &x->tips_json, put_tips, o);
     buf_puts(o, "],\"evaluation_metrics\":[");
     for (int i = 0; i < ENG__COUNT; i++) {
         buf_puts(o, i ? ",{\"name\":\"" : "{\"name\":\"");
         buf_puts(o, engagement_feature_names[i]);
         buf_puts(o, "\",\"value\":");
-        buf_json_num(o, round_to(v->feats[i], 0.001));
+        put_num(o, round_to(v->feats[i], 0.001));
         buf_putc(o, '}');
     }
     buf_puts(o, ",{\"name\":\"readability\",\"value\":");
-    buf_json_num(o, round_to(v->read, 0.01));
+    put_num(o, round_to(v->read, 0.01));
     buf_puts(o, "}],\"compliance\":");
     put_compliance(x, v, o);
     buf_puts(o, ",\"framework\":");
@@ -956,16 +1085,10 @@ int compose_output(const copy_data_t *d, const pb_lang_t *lang, const brief_t *b
                                                   : (int)((lang->formal_groups >> x->group) & 1u);
         x->reg_block = formal ? PB_F_INFORMAL : PB_F_FORMAL;
     }
-    if (x->rs.n_banned && (x->ban_pre = arena_alloc(&x->A, x->rs.n * sizeof *x->ban_pre)))
-        for (size_t i = 0; i < x->rs.n; i++) {
-            const char *w = x->rs.rules[i].folded;
-            size_t k = strcspn(w, " ");
-            if (k > 1) k--;
-            memcpy(x->ban_pre[i], w, k); /* k < RULE_VALUE_MAX; the rest is zeroed */
-        }
     x->cand = arena_alloc(&x->A, (size_t)lang->nslots * sizeof *x->cand);
     if (!x->cand) { arena_free(&x->A); free(x); free(vs); return -1; }
     rules_build(&x->rs, d->rules, d->nlangs, lang->rules, b);
+    if (x->rs.n_banned && mark_banned(x) < 0) { arena_free(&x->A); free(x); free(vs); return -1; }
     x->emoji_ok = x->P->emoji && !x->rs.no_emoji;
     x->hashtags_ok = x->P->hashtags_max > 0 && !x->rs.no_hashtags;
     x->product_up = trimmed(x, b->product_description);
@@ -1028,7 +1151,7 @@ int compose_output(const copy_data_t *d, const pb_lang_t *lang, const brief_t *b
         words += (unsigned)vs[i].words;
     }
     buf_printf(out, "],\"best_variant_id\":\"tpl-%s-%d\",\"confidence_score\":", id12, best + 1);
-    buf_json_num(out, round_to(confidence, 0.001));
+    put_num(out, round_to(confidence, 0.001));
     buf_puts(out, ",\"model_used\":");
     buf_json_str(out, model ? model : "template-v1");
 

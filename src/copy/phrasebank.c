@@ -233,6 +233,100 @@ static int load_str_array(loader_t *L, const char *where, const json_t *arr, con
     return 0;
 }
 
+/* ---- word index (pb_word_t) ---------------------------------------------- */
+
+/* A word byte as text_has_word() reads folded text (no hyphen words). */
+static int word_byte(unsigned char c) {
+    return c >= 0x80 || (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+}
+
+static int words_cmp(const char *a, size_t al, const char *b, size_t bl) {
+    int c = memcmp(a, b, al < bl ? al : bl);
+    return c ? c : (al > bl) - (al < bl);
+}
+
+typedef struct tok {
+    const char *w;
+    unsigned len, id;
+} tok_t;
+
+static int tok_cmp(const void *pa, const void *pb) {
+    const tok_t *a = pa, *b = pb;
+    int c = words_cmp(a->w, a->len, b->w, b->len);
+    return c ? c : (a->id > b->id) - (a->id < b->id);
+}
+
+/* Writes the words of folded `f` to out[] (when set), tagged `id`; returns their count. */
+static size_t each_word(const char *f, tok_t *out, unsigned id) {
+    size_t n = 0;
+    for (size_t i = 0; f[i];) {
+        if (!word_byte((unsigned char)f[i])) { i++; continue; }
+        size_t st = i;
+        while (f[i] && word_byte((unsigned char)f[i])) i++;
+        if (out) out[n] = (tok_t){f + st, (unsigned)(i - st), id};
+        n++;
+    }
+    return n;
+}
+
+/* Numbers every phrase of `lang` (pb_phrase_t.id) and builds its sorted
+ * word list with the phrases of each word. */
+static int build_index(loader_t *L, pb_lang_t *lang) {
+    unsigned id = 0;
+    size_t ntok = 0;
+    for (int s = 0; s < lang->nslots; s++)
+        for (int g = 0; g <= PB_GROUPS_MAX; g++)
+            for (unsigned i = 0; i < lang->slots[s].n[g]; i++) {
+                pb_phrase_t *ph = &lang->slots[s].items[g][i];
+                ph->id = id++;
+                ntok += each_word(ph->folded, NULL, 0);
+            }
+    lang->nphrases = id;
+    tok_t *t = malloc((ntok + 1) * sizeof *t);
+    pb_word_t *words = arena_alloc(&L->d->arena, (ntok + 1) * sizeof *words);
+    unsigned *post = arena_alloc(&L->d->arena, (ntok + 1) * sizeof *post);
+    lang->by_id = arena_alloc(&L->d->arena, ((size_t)id + 1) * sizeof *lang->by_id);
+    if (!t || !words || !post || !lang->by_id) {
+        free(t);
+        snprintf(L->err, L->errsz, "%s: out of memory", L->path);
+        return -1;
+    }
+    size_t k = 0;
+    for (int s = 0; s < lang->nslots; s++)
+        for (int g = 0; g <= PB_GROUPS_MAX; g++)
+            for (unsigned i = 0; i < lang->slots[s].n[g]; i++) {
+                const pb_phrase_t *ph = &lang->slots[s].items[g][i];
+                lang->by_id[ph->id] = ph;
+                k += each_word(ph->folded, t + k, ph->id);
+            }
+    qsort(t, ntok, sizeof *t, tok_cmp);
+    size_t nw = 0, np = 0;
+    for (size_t i = 0; i < ntok; i++) {
+        if (!nw || words_cmp(words[nw - 1].w, words[nw - 1].len, t[i].w, t[i].len) != 0)
+            words[nw++] = (pb_word_t){t[i].w, t[i].len, (unsigned)np, 0};
+        else if (post[np - 1] == t[i].id) continue; /* the word twice in one phrase */
+        post[np++] = t[i].id;
+        words[nw - 1].n++;
+    }
+    free(t);
+    lang->words = words;
+    lang->nwords = nw;
+    lang->postings = post;
+    return 0;
+}
+
+void pb_words_with_prefix(const pb_lang_t *L, const char *pre, size_t k, size_t *lo, size_t *hi) {
+    size_t a = 0, b = L->nwords;
+    while (a < b) { /* first word >= pre */
+        size_t m = a + (b - a) / 2;
+        if (words_cmp(L->words[m].w, L->words[m].len, pre, k) < 0) a = m + 1;
+        else b = m;
+    }
+    *lo = a;
+    while (a < L->nwords && L->words[a].len >= k && memcmp(L->words[a].w, pre, k) == 0) a++;
+    *hi = a;
+}
+
 static int load_lang(copy_data_t *d, const char *dir, const char *code, char *err, size_t errsz) {
     char path[1024], rpath[1024];
     snprintf(path, sizeof path, "%s/%s/phrases.json", dir, code);
@@ -320,6 +414,7 @@ static int load_lang(copy_data_t *d, const char *dir, const char *code, char *er
         if (load_slot(&L, lang, gnames, key, val, &lang->slots[lang->nslots]) < 0) goto out;
         lang->nslots++;
     }
+    if (build_index(&L, lang) < 0) goto out;
 
     /* frameworks */
     const json_t *fws = json_object_get(root, "frameworks");

@@ -52,7 +52,20 @@ typedef struct pb_phrase {
     unsigned len;         /* bytes of text */
     unsigned char needs;  /* PB_NEED_* */
     unsigned char flags;  /* PB_F_* */
+    unsigned id;          /* 0..pb_lang_t.nphrases: index of the phrase in its language */
 } pb_phrase_t;
+
+/* One distinct word of a language's folded phrases (a run of word bytes as
+ * text_has_word() reads them: ASCII letters and digits, bytes >= 0x80) and
+ * the phrases that hold it: ids postings[first .. first + n), ascending. The
+ * words are sorted by bytes (a shorter word before its extensions), so the
+ * words that start with a given prefix are one run: a banned word finds the
+ * few phrases it may rule out with one binary search instead of a test of
+ * every phrase. */
+typedef struct pb_word {
+    const char *w;        /* not NUL-terminated: w[0..len) */
+    unsigned len, first, n;
+} pb_word_t;
 
 /* A slot holds phrases per tone group; index 0 is "any" (every group). */
 typedef struct pb_slot {
@@ -104,7 +117,15 @@ typedef struct pb_lang {
     const char *tips[PLATFORM__COUNT][PB_TIPS_MAX];
     int ntips[PLATFORM__COUNT];
     rules_lang_t *rules;
+    unsigned nphrases;             /* phrases of every slot and group (pb_phrase_t.id) */
+    const pb_phrase_t **by_id;     /* [nphrases] */
+    const pb_word_t *words;        /* [nwords], sorted (see pb_word_t) */
+    size_t nwords;
+    const unsigned *postings;
 } pb_lang_t;
+
+/* The range [*lo, *hi) of L->words that start with pre[0..k). */
+void pb_words_with_prefix(const pb_lang_t *L, const char *pre, size_t k, size_t *lo, size_t *hi);
 
 typedef struct pb_platform {
     int headline_max, text_max, total_max; /* code points, 0 = none */

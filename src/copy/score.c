@@ -22,6 +22,16 @@ static int es_vowel(uint32_t cp) {
     }
 }
 
+/* utf8_decode() with ASCII inline: these run over every word of every
+ * variant. n > 0. */
+static inline size_t dec(const char *s, size_t n, uint32_t *cp) {
+    if ((unsigned char)s[0] < 0x80) { *cp = (unsigned char)s[0]; return 1; }
+    return utf8_decode(s, n, cp);
+}
+
+static inline int ascii_lower(int c) { return c >= 'A' && c <= 'Z' ? c | 0x20 : c; }
+static inline int ascii_alpha(int c) { return (c | 0x20) >= 'a' && (c | 0x20) <= 'z'; }
+
 static int is_letter(uint32_t cp) { return cp < 0x80 ? ((cp | 0x20) >= 'a' && (cp | 0x20) <= 'z') : (cp >= 0xC0 && cp <= 0x24F); }
 
 int syllables_es(const char *w, size_t len) {
@@ -30,7 +40,7 @@ int syllables_es(const char *w, size_t len) {
     int letters = 0;
     while (i < len && n < 64) {
         uint32_t cp;
-        i += utf8_decode(w + i, len - i, &cp);
+        i += dec(w + i, len - i, &cp);
         cps[n++] = cp;
         if (is_letter(cp)) letters++;
     }
@@ -58,7 +68,7 @@ int syllables_en(const char *w, size_t len) {
     char s[64];
     size_t n = 0;
     for (size_t i = 0; i < len && n < sizeof s - 1; i++)
-        if (isalpha((unsigned char)w[i])) s[n++] = (char)tolower((unsigned char)w[i]);
+        if (ascii_alpha((unsigned char)w[i])) s[n++] = (char)ascii_lower((unsigned char)w[i]);
     s[n] = '\0';
     if (!n) {
         for (size_t i = 0; i < len; i++) if (isdigit((unsigned char)w[i])) return 1;
@@ -84,8 +94,8 @@ static size_t word_cps(const char *w, size_t len, uint32_t *out, size_t max, int
     *letters = 0;
     while (i < len && n < max) {
         uint32_t cp;
-        i += utf8_decode(w + i, len - i, &cp);
-        if (cp < 0x80) cp = (uint32_t)tolower((int)cp);
+        i += dec(w + i, len - i, &cp);
+        if (cp < 0x80) cp = (uint32_t)ascii_lower((int)cp);
         else if (cp >= 0xC0 && cp <= 0xDE && cp != 0xD7) cp += 0x20;
         if (is_letter(cp)) (*letters)++;
         out[n++] = cp;
@@ -200,29 +210,34 @@ int syllables_de(const char *w, size_t len) {
     return count ? count : 1;
 }
 
-int syllables_for(const char *lang, const char *w, size_t len) {
+typedef int (*syllable_fn)(const char *, size_t);
+
+static syllable_fn counter_of(const char *lang) {
     if (lang && lang[0] && lang[1] && !lang[2]) {
-        if (!strcmp(lang, "es")) return syllables_es(w, len);
-        if (!strcmp(lang, "pt")) return syllables_pt(w, len);
-        if (!strcmp(lang, "it")) return syllables_it(w, len);
-        if (!strcmp(lang, "fr")) return syllables_fr(w, len);
-        if (!strcmp(lang, "de")) return syllables_de(w, len);
+        if (!strcmp(lang, "es")) return syllables_es;
+        if (!strcmp(lang, "pt")) return syllables_pt;
+        if (!strcmp(lang, "it")) return syllables_it;
+        if (!strcmp(lang, "fr")) return syllables_fr;
+        if (!strcmp(lang, "de")) return syllables_de;
     }
-    return syllables_en(w, len);
+    return syllables_en;
 }
+
+int syllables_for(const char *lang, const char *w, size_t len) { return counter_of(lang)(w, len); }
 
 static long letters_of(const char *s, size_t n) {
     long k = 0;
     size_t i = 0;
     while (i < n) {
         uint32_t cp;
-        i += utf8_decode(s + i, n - i, &cp);
+        i += dec(s + i, n - i, &cp);
         if (is_letter(cp)) k++;
     }
     return k;
 }
 
 void text_stats_add(const char *lang, const char *s, size_t n, text_stats_t *st) {
+    syllable_fn syllables = counter_of(lang); /* once, not per word */
     long words_in_sentence = 0;
     size_t i = 0;
     while (i < n) {
@@ -236,7 +251,7 @@ void text_stats_add(const char *lang, const char *s, size_t n, text_stats_t *st)
         const char *tok = s + start;
         size_t tl = i - start;
         if (tok[0] == '#') continue; /* hashtags are not prose */
-        int syl = syllables_for(lang, tok, tl);
+        int syl = syllables(tok, tl);
         if (syl == 0) {
             int digit = 0;
             for (size_t k = 0; k < tl; k++) if (isdigit((unsigned char)tok[k])) digit = 1;

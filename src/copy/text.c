@@ -57,8 +57,8 @@ size_t text_fold(const char *s, size_t n, char *out) {
     size_t o = 0, i = 0;
     while (i < n) {
         unsigned char c = (unsigned char)s[i];
-        if (c < 0x80) {
-            out[o++] = (char)tolower(c);
+        if (c < 0x80) { /* ASCII lower case, without the locale lookup of tolower() */
+            out[o++] = (char)(c >= 'A' && c <= 'Z' ? c | 0x20 : c);
             i++;
             continue;
         }
@@ -119,9 +119,11 @@ static size_t match_at(const char *hay, size_t hlen, size_t i, const char *needl
 
 int text_has_word(const char *hay, size_t hlen, const char *needle, int plural, int hyphen_word) {
     if (!needle[0]) return 0;
-    for (size_t i = 0; i < hlen; i++) {
+    /* memchr() finds the candidate starts: this runs for every banned word
+     * over every part of every variant */
+    for (const char *p = hay, *end = hay + hlen; p < end && (p = memchr(p, needle[0], (size_t)(end - p))); p++) {
+        size_t i = (size_t)(p - hay);
         if (i > 0 && word_byte((unsigned char)hay[i - 1], hyphen_word)) continue;
-        if (hay[i] != needle[0]) continue;
         size_t e = match_at(hay, hlen, i, needle, hyphen_word);
         if (!e) continue;
         if (e == hlen || !word_byte((unsigned char)hay[e], hyphen_word)) return 1;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "api/brief.h"
+#include "copy/phrasebank.h"
 #include "copy/text.h"
 #include "engine/engine.h"
 #include "test.h"
@@ -291,6 +292,148 @@ static char *read_all(const char *path) {
     return p;
 }
 
+/* The word index of every language (phrasebank.h, pb_word_t) against a
+ * plain reading of the phrases: sorted, complete, and each word's phrases
+ * exactly those that hold it. The engine rules phrases out by banned word
+ * through this index only, so a word missing here would let one through. */
+static int token_byte(unsigned char c) { return c >= 0x80 || (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z'); }
+
+static int holds_token(const char *f, const char *w, size_t k) {
+    for (size_t i = 0; f[i];) {
+        if (!token_byte((unsigned char)f[i])) { i++; continue; }
+        size_t st = i;
+        while (f[i] && token_byte((unsigned char)f[i])) i++;
+        if (i - st == k && memcmp(f + st, w, k) == 0) return 1;
+    }
+    return 0;
+}
+
+static void check_word_index(const char *data) {
+    char err[512];
+    copy_data_t *d = copy_data_load(data, err, sizeof err);
+    if (!d) { FAILF("copy_data_load: %s", err); return; }
+    for (size_t li = 0; li < d->nlangs; li++) {
+        const pb_lang_t *L = d->langs[li];
+        CHECK(L->nphrases > 0 && L->nwords > 0);
+        unsigned seen = 0, bad = 0;
+        for (int s = 0; s < L->nslots; s++)
+            for (int g = 0; g <= PB_GROUPS_MAX; g++)
+                for (unsigned i = 0; i < L->slots[s].n[g]; i++) {
+                    const pb_phrase_t *ph = &L->slots[s].items[g][i];
+                    seen++;
+                    if (ph->id >= L->nphrases || L->by_id[ph->id] != ph) bad++;
+                    /* every word of the phrase is listed, with the phrase */
+                    const char *f = ph->folded;
+                    for (size_t k = 0; f[k];) {
+                        if (!token_byte((unsigned char)f[k])) { k++; continue; }
+                        size_t st = k;
+                        while (f[k] && token_byte((unsigned char)f[k])) k++;
+                        size_t lo, hi, found = 0;
+                        pb_words_with_prefix(L, f + st, k - st, &lo, &hi);
+                        for (size_t w = lo; w < hi; w++) {
+                            if (L->words[w].len != k - st) continue;
+                            for (unsigned q = 0; q < L->words[w].n; q++) found |= L->postings[L->words[w].first + q] == ph->id;
+                        }
+                        if (!found) { bad++; FAILF("%s: '%.*s' of \"%s\" is not in the word index", L->code, (int)(k - st), f + st, ph->text); }
+                    }
+                }
+        CHECK(seen == L->nphrases);
+        CHECK(bad == 0);
+        /* sorted and unique; each word's phrases ascending and holding it */
+        for (size_t w = 0; w < L->nwords; w++) {
+            const pb_word_t *x = &L->words[w];
+            if (w) {
+                const pb_word_t *p = &L->words[w - 1];
+                size_t m = p->len < x->len ? p->len : x->len;
+                int c = memcmp(p->w, x->w, m);
+                if (c > 0 || (c == 0 && p->len >= x->len)) { FAILF("%s: words %zu and %zu out of order", L->code, w - 1, w); break; }
+            }
+            for (unsigned q = 0; q < x->n; q++) {
+                unsigned id = L->postings[x->first + q];
+                if ((q && id <= L->postings[x->first + q - 1]) || id >= L->nphrases || !holds_token(L->by_id[id]->folded, x->w, x->len)) {
+                    FAILF("%s: bad phrase list for '%.*s'", L->code, (int)x->len, x->w);
+                    break;
+                }
+            }
+        }
+        /* a prefix finds exactly the words that start with it */
+        const char *prefixes[] = {"ca", "pro", "e", "zzzq", "calidad", "gara"};
+        for (size_t pi = 0; pi < sizeof prefixes / sizeof prefixes[0]; pi++) {
+            size_t k = strlen(prefixes[pi]), lo, hi, want = 0;
+            pb_words_with_prefix(L, prefixes[pi], k, &lo, &hi);
+            for (size_t w = 0; w < L->nwords; w++) want += L->words[w].len >= k && memcmp(L->words[w].w, prefixes[pi], k) == 0;
+            CHECK(hi - lo == want && lo <= hi && hi <= L->nwords);
+        }
+    }
+    copy_data_free(d);
+}
+
+/* Bans the most used words of each language's phrases (brand_voice.dont_use)
+ * and checks that no variant writes one: the engine rules the phrases out
+ * through the word index, so every word it lists must hold. */
+static void check_banned_vocabulary(const char *data) {
+    char err[512];
+    copy_data_t *d = copy_data_load(data, err, sizeof err);
+    if (!d) { FAILF("copy_data_load: %s", err); return; }
+    for (size_t li = 0; li < d->nlangs; li++) {
+        const pb_lang_t *L = d->langs[li];
+        char words[6][48];
+        int nw = 0;
+        unsigned used[6] = {0};
+        for (size_t w = 0; w < L->nwords; w++) { /* the six in most phrases, plain ASCII, 5+ letters */
+            const pb_word_t *x = &L->words[w];
+            int plain = x->len >= 5 && x->len < 48;
+            for (unsigned k = 0; plain && k < x->len; k++) plain = x->w[k] >= 'a' && x->w[k] <= 'z';
+            if (!plain || !strncmp(x->w, "product", 7) || !strncmp(x->w, "audience", 8) || !strncmp(x->w, "keywords", 8)) continue;
+            int at = nw < 6 ? nw++ : -1;
+            if (at < 0) { /* replace the least used when this one is used more */
+                int m = 0;
+                for (int k = 1; k < 6; k++) if (used[k] < used[m]) m = k;
+                if (x->n <= used[m]) continue;
+                at = m;
+            }
+            used[at] = x->n;
+            snprintf(words[at], sizeof words[at], "%.*s", (int)x->len, x->w);
+        }
+        CHECK(nw == 6);
+        char text[1024];
+        snprintf(text, sizeof text,
+                 "{\"product_description\":\"Zentrix X9\",\"target_platform\":\"Facebook\",\"tone\":\"friendly\","
+                 "\"language\":\"%s\",\"key_points\":[\"Zentrix one\",\"Zentrix two\"],\"max_variants\":5,"
+                 "\"brand_voice\":{\"dont_use\":[\"%s\",\"%s\",\"%s\",\"%s\",\"%s\",\"%s\"]}}",
+                 L->code, words[0], words[1], words[2], words[3], words[4], words[5]);
+        json_t *jb = brief_json(text);
+        arena_t a = ARENA_INIT;
+        brief_t b;
+        char tag[48];
+        snprintf(tag, sizeof tag, "banned vocabulary %s", L->code);
+        json_t *root = jb ? gen_checked(tag, jb, &b, &a) : NULL;
+        CHECK(root != NULL);
+        json_t *vars = json_object_get(root, "variants");
+        CHECK(json_array_size(vars) == 5);
+        for (size_t v = 0; v < json_array_size(vars); v++) {
+            json_t *var = json_array_get(vars, v);
+            const char *keys[3] = {"headline", "primary_text", "call_to_action"};
+            for (int k = 0; k < 3; k++) {
+                const char *t = jstr(var, keys[k]);
+                if (!t) continue;
+                size_t n = strlen(t);
+                char *f = malloc(n + 1);
+                if (!f) continue;
+                size_t fl = text_fold(t, n, f);
+                for (int w = 0; w < nw; w++)
+                    if (text_has_word(f, fl, words[w], 1, 0)) FAILF("%s variant %zu: banned '%s' in %s: %s", tag, v, words[w], keys[k], t);
+                free(f);
+            }
+            CHECK(json_is_true(json_object_get(json_object_get(var, "compliance"), "passed")));
+        }
+        json_decref(root);
+        json_decref(jb);
+        arena_free(&a);
+    }
+    copy_data_free(d);
+}
+
 int main(void) {
     const char *src = getenv("COPYD_SOURCE_DIR");
     if (!src) src = ".";
@@ -557,6 +700,8 @@ int main(void) {
             arena_free(&a);
         }
     }
+    check_word_index(data);
+    check_banned_vocabulary(data);
     eng->destroy(eng);
 
     /* broken data: the error names the file */
