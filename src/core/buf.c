@@ -38,11 +38,20 @@ void buf_puts(buf_t *b, const char *s) { buf_append(b, s, strlen(s)); }
 void buf_putc(buf_t *b, char c) { buf_append(b, &c, 1); }
 
 void buf_vprintf(buf_t *b, const char *fmt, va_list ap) {
+    /* Format straight into the free space; only when it does not fit is
+     * the buffer grown and the text formatted a second time. */
+    if (b->oom) return;
+    size_t room = b->cap > b->len ? b->cap - b->len : 0;
     va_list cp;
     va_copy(cp, ap);
-    int n = vsnprintf(NULL, 0, fmt, cp);
+    int n = vsnprintf(room ? b->p + b->len : NULL, room, fmt, cp);
     va_end(cp);
-    if (n < 0 || buf_reserve(b, (size_t)n) < 0) return;
+    if (n < 0) return;
+    if ((size_t)n < room) {
+        b->len += (size_t)n;
+        return;
+    }
+    if (buf_reserve(b, (size_t)n) < 0) return;
     vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
     b->len += (size_t)n;
 }
