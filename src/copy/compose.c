@@ -20,6 +20,9 @@
 #define SIM_MAX 0.45 /* retry a variant whose word bigrams overlap an earlier one more (the checker fails at 0.6) */
 #define ATTEMPTS 8
 #define NO_LIMIT 100000000L
+#define EMAIL_SUBJECT_MAX 50 /* code points: what inboxes show of a subject line */
+#define PREHEADER_MAX 90     /* the short text an inbox shows after the subject */
+#define STANDFIRST_MAX 200   /* the lines under a blog title */
 
 /* ---- hashing and randomness ------------------------------------------ */
 
@@ -510,10 +513,19 @@ static void build_tags(ctx_t *x) {
 
 /* ---- one variant -------------------------------------------------------- */
 
+/* How the parts of the primary text are laid out (the brief's content_type
+ * chooses): as the platform writes paragraphs; as one short run of
+ * sentences (an e-mail preheader, a standfirst); as a lead paragraph and the
+ * key points as a list (a press release); as labelled lines (the beats of a
+ * video script). */
+enum { LAYOUT_POST = 0, LAYOUT_RUN, LAYOUT_LEAD_LIST, LAYOUT_BEATS };
+
 typedef struct vstate {
     part_t parts[MAX_PARTS];
     int nparts;
+    int layout;                /* LAYOUT_* */
     const char *kp_intro, *bullet;
+    const char *kp_label;      /* LAYOUT_BEATS: the label of the key points' line */
     unsigned kp_mask;
 } vstate_t;
 
@@ -526,14 +538,19 @@ static int kp_inline_list(const ctx_t *x, unsigned mask) {
     return 1;
 }
 
-static void render_kp(ctx_t *x, const vstate_t *vs, buf_t *o) {
+static void render_kp(ctx_t *x, const vstate_t *vs, int lines, buf_t *o) {
     const brief_t *b = x->b;
     const char *items[16];
     size_t n = 0;
     for (size_t i = 0; i < b->key_points.n && i < 16; i++)
         if (vs->kp_mask & (1u << i)) items[n++] = b->key_points.items[i];
     if (!n) return;
-    if (x->P->multiline) {
+    if (vs->layout == LAYOUT_BEATS && vs->kp_label) { /* "Demo: a, b and c." on one line */
+        buf_puts(o, vs->kp_label);
+        buf_putc(o, ' ');
+        join_list(x, items, n, o);
+        if (!text_ends_sentence(items[n - 1], strlen(items[n - 1]))) buf_putc(o, '.');
+    } else if (lines) {
         if (vs->kp_intro) buf_puts(o, vs->kp_intro);
         for (size_t i = 0; i < n; i++) {
             if (i > 0 || vs->kp_intro) buf_putc(o, '\n');
@@ -557,14 +574,77 @@ static void render_kp(ctx_t *x, const vstate_t *vs, buf_t *o) {
 
 static void render_text(ctx_t *x, const vstate_t *vs, buf_t *o) {
     buf_reset(o);
-    const char *sep = x->P->multiline ? "\n\n" : " ";
+    if (vs->layout == LAYOUT_LEAD_LIST) { /* one lead paragraph, then the key points as a list */
+        for (int i = 0; i < vs->nparts; i++) {
+            const part_t *p = &vs->parts[i];
+            if (!p->active || p->is_kp) continue;
+            if (o->len) buf_putc(o, ' ');
+            buf_puts(o, p->s);
+        }
+        if (vs->kp_mask) {
+            if (o->len) buf_puts(o, "\n\n");
+            render_kp(x, vs, 1, o);
+        }
+        return;
+    }
+    const char *sep = vs->layout == LAYOUT_BEATS ? "\n" : vs->layout == LAYOUT_RUN ? " " : x->P->multiline ? "\n\n" : " ";
     for (int i = 0; i < vs->nparts; i++) {
         const part_t *p = &vs->parts[i];
         if (!p->active) continue;
         if (p->is_kp && !vs->kp_mask) continue;
         if (o->len) buf_puts(o, sep);
-        if (p->is_kp) render_kp(x, vs, o);
+        if (p->is_kp) render_kp(x, vs, x->P->multiline, o);
         else buf_puts(o, p->s);
+    }
+}
+
+/* The slot named `name` in L, or -1. */
+static int slot_named(const pb_lang_t *L, const char *name) {
+    for (int i = 0; i < L->nslots; i++)
+        if (L->slots[i].name && strcmp(L->slots[i].name, name) == 0) return i;
+    return -1;
+}
+
+/* "<label> <text>" kept in the arena. */
+static const char *labelled(ctx_t *x, const char *label, const char *s) {
+    buf_reset(&x->scratch);
+    buf_puts(&x->scratch, label);
+    buf_putc(&x->scratch, ' ');
+    buf_puts(&x->scratch, s);
+    return keep(x, x->scratch.p ? x->scratch.p : "", x->scratch.len);
+}
+
+/* A video script: the beats of the language's "structures.video_beats", one
+ * line each: hook (an attention phrase), problem, demonstration (the key
+ * points, or a solution phrase without them) and the call to action. The
+ * parts replace the framework's; fitting drops the problem first, the key
+ * points and the call to action last. */
+static void script_parts(ctx_t *x, vstate_t *vs, const variant_t *v, int vi, int attempt) {
+    const pb_lang_t *L = x->L;
+    static const char *const slot_of[3] = {"attention", "problem", "solution"};
+    static const int prio_of[3] = {6, 4, 5};
+    vs->nparts = 0;
+    vs->layout = LAYOUT_BEATS;
+    vs->kp_label = L->beat_label[PB_BEAT_DEMO];
+    for (int beat = PB_BEAT_HOOK; beat <= PB_BEAT_CTA; beat++) {
+        part_t *p = &vs->parts[vs->nparts];
+        memset(p, 0, sizeof *p);
+        p->active = 1;
+        if (beat == PB_BEAT_DEMO && x->b->key_points.n) {
+            p->is_kp = 1;
+            p->prio = 10;
+        } else if (beat == PB_BEAT_CTA) {
+            if (!v->cta[0]) continue;
+            p->s = labelled(x, L->beat_label[beat], v->cta);
+            p->prio = 8;
+        } else {
+            int slot = slot_named(L, slot_of[beat == PB_BEAT_DEMO ? 2 : beat]);
+            const pb_phrase_t *ph = slot >= 0 ? pick(x, slot, vi, attempt) : NULL;
+            if (!ph) continue;
+            p->s = labelled(x, L->beat_label[beat], render_phrase(x, ph));
+            p->prio = prio_of[beat == PB_BEAT_DEMO ? 2 : beat];
+        }
+        vs->nparts++;
     }
 }
 
@@ -713,13 +793,16 @@ static void compose_variant(ctx_t *x, int vi, int attempt, variant_t *v, buf_t *
     /* headline, call to action, hashtags */
     long head_max = x->P->headline_max;
     if (!head_max) head_max = x->P->total_max ? x->P->total_max / 3 : 100;
+    const content_type_t ct = b->content_type;
+    if ((ct == CONTENT_EMAIL_SUBJECT || ct == CONTENT_EMAIL_BODY) && head_max > EMAIL_SUBJECT_MAX) head_max = EMAIL_SUBJECT_MAX;
     v->headline = choose_headline(x, vi, attempt, head_max);
-    if (b->call_to_action) v->cta = b->call_to_action;
+    if (ct == CONTENT_EMAIL_SUBJECT || ct == CONTENT_BLOG_TITLE) v->cta = ""; /* a subject line, a title: no button */
+    else if (b->call_to_action) v->cta = b->call_to_action;
     else {
         const pb_phrase_t *c = pick(x, PB_SLOT_CTA, vi, attempt);
         v->cta = c ? render_phrase(x, c) : "";
     }
-    if (x->hashtags_ok && x->ntags) {
+    if (x->hashtags_ok && x->ntags && ct != CONTENT_EMAIL_SUBJECT && ct != CONTENT_BLOG_TITLE) {
         int lo = x->P->hashtags_ideal[0], hi = x->P->hashtags_ideal[1];
         size_t k = (size_t)lo + (size_t)(mix(&rng) % (uint64_t)(hi - lo + 1));
         if (k > x->ntags) k = x->ntags;
@@ -747,6 +830,24 @@ static void compose_variant(ctx_t *x, int vi, int attempt, variant_t *v, buf_t *
     if (text_budget < 1) text_budget = 1;
     word_budget = x->rs.max_words ? x->rs.max_words - words_of(v->headline) - words_of(v->cta) : NO_LIMIT;
     if (word_budget < 1) word_budget = 1;
+
+    /* the shape the content type asks for */
+    if (ct == CONTENT_EMAIL_SUBJECT || ct == CONTENT_BLOG_TITLE) {
+        /* a preheader (one sentence) or a standfirst (two): no key points */
+        int left = ct == CONTENT_EMAIL_SUBJECT ? 1 : 2;
+        vs.layout = LAYOUT_RUN;
+        for (int i = 0; i < vs.nparts; i++) {
+            if (vs.parts[i].is_kp || left == 0) vs.parts[i].active = 0;
+            else left--;
+        }
+        vs.kp_mask = 0;
+        long cap = ct == CONTENT_EMAIL_SUBJECT ? PREHEADER_MAX : STANDFIRST_MAX;
+        if (text_budget > cap) text_budget = cap;
+    } else if (ct == CONTENT_PRESS_RELEASE) {
+        vs.layout = LAYOUT_LEAD_LIST;
+    } else if (ct == CONTENT_VIDEO_SCRIPT && L->beat_label[0]) {
+        script_parts(x, &vs, v, vi, attempt);
+    }
 
     /* fit: drop the least important part first, key points one by one last */
     int shortened = 0;

@@ -472,6 +472,18 @@ static int load_lang(copy_data_t *d, const char *dir, const char *code, char *er
             goto out;
         }
 
+    const json_t *st = json_object_get(root, "structures");
+    if (st && !json_is_object(st)) { snprintf(err, errsz, "%s: 'structures' must be an object", path); goto out; }
+    const json_t *beats = json_object_get(st, "video_beats");
+    if (beats) {
+        int nb = 0;
+        if (load_str_array(&L, "structures.video_beats", beats, lang->beat_label, PB_BEATS, &nb, 0) < 0) goto out;
+        if (nb != PB_BEATS) {
+            snprintf(err, errsz, "%s: 'structures.video_beats' must have %d labels (hook, problem, demo, cta)", path, PB_BEATS);
+            goto out;
+        }
+    }
+
     const json_t *sw = json_object_get(root, "stopwords");
     if (!json_is_array(sw)) { snprintf(err, errsz, "%s: 'stopwords' must be an array of strings", path); goto out; }
     lang->stopwords = arena_alloc(&d->arena, (json_array_size(sw) + 1) * sizeof *lang->stopwords);

@@ -21,6 +21,9 @@
  * so one variant never mixes tú and usted; the formal groups (or
  * brand_voice.formality_level) choose the register of a brief.
  *
+ * Optional "structures" ({"video_beats": [hook, problem, demo, cta]}) gives
+ * the labels, in the language, that start each line of a video script.
+ *
  * Phrases are templates with placeholders {product}, {product_lc},
  * {audience_lc} and {keywords}; at load each gets flags (price words, '!',
  * emoji, question, product mention) and a folded copy so generation can
@@ -41,6 +44,9 @@
 #define PB_TIPS_MAX 6
 #define PB_BULLETS_MAX 4
 #define COPY_LANGS_MAX 24
+
+/* The beats of a video script, in order (pb_lang_t.beat_label). */
+enum { PB_BEAT_HOOK = 0, PB_BEAT_PROBLEM, PB_BEAT_DEMO, PB_BEAT_CTA, PB_BEATS };
 
 enum { PB_NEED_AUDIENCE = 1, PB_NEED_KEYWORDS = 2 };
 enum { PB_F_PRICE = 1, PB_F_EXCLAIM = 2, PB_F_EMOJI = 4, PB_F_QUESTION = 8, PB_F_PRODUCT = 16,
@@ -110,6 +116,9 @@ typedef struct pb_lang {
     unsigned formal_groups;        /* bit g set: tone group g (1..) writes formally */
     int has_register;              /* the file has "register": phrases carry PB_F_(IN)FORMAL */
     const char *bullets[PB_BULLETS_MAX], *bullets_emoji[PB_BULLETS_MAX];
+    const char *beat_label[PB_BEATS];  /* "structures.video_beats": labels of a video
+                                          script's lines, punctuation included ("Gancho:");
+                                          NULL when the file has none */
     int nbullets, nbullets_emoji;
     const char **stopwords;        /* folded */
     size_t nstopwords;

@@ -134,7 +134,9 @@ static json_t *check_output(const char *tag, const brief_t *b, const engine_item
         snprintf(want, sizeof want, "-%zu", vi + 1);
         CHECK(strcmp(id + 16, want) == 0);
         if (strcmp(id, jstr(root, "best_variant_id")) == 0) best_found = 1;
-        if (!*h || !*t || !*cta) FAILF("%s: variant %zu has an empty field: [%s] [%s] [%s]", tag, vi, h, t, cta);
+        int no_cta = b->content_type == CONTENT_EMAIL_SUBJECT || b->content_type == CONTENT_BLOG_TITLE;
+        if (!*h || !*t || (!*cta && !no_cta)) FAILF("%s: variant %zu has an empty field: [%s] [%s] [%s]", tag, vi, h, t, cta);
+        if (no_cta && *cta) FAILF("%s: variant %zu: a %s has a call to action", tag, vi, content_type_name(b->content_type));
         json_t *tags = json_object_get(v, "hashtags");
         CHECK(json_is_array(tags));
         CHECK(json_is_integer(json_object_get(v, "character_count")) && json_is_integer(json_object_get(v, "word_count")));
@@ -155,7 +157,8 @@ static json_t *check_output(const char *tag, const brief_t *b, const engine_item
         char *post = NULL;
         size_t plen = 0;
         FILE *ps = open_memstream(&post, &plen);
-        fprintf(ps, "%s\n\n%s\n\n%s", h, t, cta);
+        fprintf(ps, "%s\n\n%s", h, t);
+        if (*cta) fprintf(ps, "\n\n%s", cta); /* empty parts are left out */
         size_t ti;
         json_t *tg;
         json_array_foreach(tags, ti, tg) {
@@ -434,6 +437,108 @@ static void check_banned_vocabulary(const char *data) {
     copy_data_free(d);
 }
 
+/* The shape each content_type asks for, in every language: the limits of the
+ * issue "Copy that obeys the brief" and the beat labels read from the
+ * language's phrases.json (the labels themselves are data; that every line
+ * starts with one is what is tested). */
+static void test_content_types(const char *data) {
+    static const char *const langs[] = {"es", "en", "pt", "fr", "it", "de"};
+    static const char *const kp[2] = {"K1 alpha", "K2 beta"};
+    static const struct { const char *ct, *platform; } cases[] = {
+        {"email_subject", "email"}, {"email_body", "email"}, {"ad_copy", "google_ads"}, {"video_script", "tiktok"},
+        {"video_script", "youtube"}, {"blog_title", "blog"}, {"press_release", "website"},
+        {"landing_page", "website"}, {"product_description", "website"}, {NULL, "tiktok"}, {NULL, "email"},
+    };
+    char err[256];
+    copy_data_t *d = copy_data_load(data, err, sizeof err);
+    if (!d) { FAILF("copy_data_load: %s", err); return; }
+    for (size_t li = 0; li < sizeof langs / sizeof langs[0]; li++) {
+        const pb_lang_t *L = copy_data_lang(d, langs[li]);
+        CHECK(L != NULL);
+        if (!L) continue;
+        for (int k = 0; k < PB_BEATS; k++) CHECK(L->beat_label[k] && *L->beat_label[k]);
+        for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
+            json_t *jb = json_pack("{s:s,s:s,s:s,s:s,s:[s,s],s:i}", "product_description", "Zeta 3000 running shoes",
+                                   "target_platform", cases[ci].platform, "language", langs[li], "tone", "friendly",
+                                   "key_points", kp[0], kp[1], "max_variants", 3);
+            if (cases[ci].ct) json_object_set_new(jb, "content_type", json_string(cases[ci].ct));
+            arena_t a = ARENA_INIT;
+            brief_t b;
+            char tag[80];
+            snprintf(tag, sizeof tag, "%s/%s/%s", langs[li], cases[ci].ct ? cases[ci].ct : "default", cases[ci].platform);
+            json_t *root = gen_checked(tag, jb, &b, &a);
+            size_t vi;
+            json_t *v;
+            json_array_foreach(json_object_get(root, "variants"), vi, v) {
+                const char *h = jstr(v, "headline"), *t = jstr(v, "primary_text"), *cta = jstr(v, "call_to_action");
+                if (!h || !t || !cta) continue;
+                int has_kp = strstr(t, kp[0]) && strstr(t, kp[1]);
+                switch (b.content_type) {
+                case CONTENT_EMAIL_SUBJECT:
+                    if (!*h || cps(h) > 50 || cps(t) > 90 || strchr(t, '\n') || *cta)
+                        FAILF("%s: not a subject + preheader: [%s] [%s] [%s]", tag, h, t, cta);
+                    else test_passed++;
+                    break;
+                case CONTENT_EMAIL_BODY:
+                    if (!*h || cps(h) > 50 || !*cta || !has_kp) FAILF("%s: not a subject + body + CTA: [%s] [%s]", tag, h, t);
+                    else test_passed++;
+                    break;
+                case CONTENT_AD_COPY:
+                    if (!*h || cps(h) > 30 || cps(t) > 90 || !*t) FAILF("%s: not 30 + 90: [%s] [%s]", tag, h, t);
+                    else test_passed++;
+                    break;
+                case CONTENT_VIDEO_SCRIPT: {
+                    /* beats in order, one per line, each starting with its label */
+                    const char *line = t;
+                    int k = 0, ok = 1, lines = 0;
+                    while (line && *line) {
+                        const char *nl = strchr(line, '\n');
+                        int found = 0;
+                        for (; k < PB_BEATS && !found; k++)
+                            found = strncmp(line, L->beat_label[k], strlen(L->beat_label[k])) == 0;
+                        if (!found) ok = 0;
+                        lines++;
+                        line = nl ? nl + 1 : NULL;
+                    }
+                    if (!ok || lines < 3 || strncmp(t, L->beat_label[PB_BEAT_HOOK], strlen(L->beat_label[PB_BEAT_HOOK])) != 0 ||
+                        !has_kp || !strstr(t, L->beat_label[PB_BEAT_DEMO]) || !strstr(t, L->beat_label[PB_BEAT_CTA]) ||
+                        strstr(t, "\n\n") || cps(t) > 2200)
+                        FAILF("%s: not a script of labelled beats: [%s]", tag, t);
+                    else test_passed++;
+                    break;
+                }
+                case CONTENT_BLOG_TITLE:
+                    if (!*h || cps(h) > 70 || !*t || cps(t) > 200 || strchr(t, '\n') || *cta)
+                        FAILF("%s: not a title + standfirst: [%s] [%s]", tag, h, t);
+                    else test_passed++;
+                    break;
+                case CONTENT_PRESS_RELEASE: {
+                    /* one lead paragraph, then the key points, one per line */
+                    const char *br = strstr(t, "\n\n");
+                    if (!*h || !br || br == t || memchr(t, '\n', (size_t)(br - t)) || strstr(br + 2, "\n\n") || !has_kp ||
+                        strstr(t, kp[0]) < br || count_str(br + 2, "\n") < 1)
+                        FAILF("%s: not a lead + key points: [%s]", tag, t);
+                    else test_passed++;
+                    break;
+                }
+                case CONTENT_LANDING_PAGE: case CONTENT_PRODUCT_DESCRIPTION:
+                    if (!*h || count_str(t, "\n\n") < 1 || !has_kp) FAILF("%s: not headline + paragraphs: [%s] [%s]", tag, h, t);
+                    else test_passed++;
+                    break;
+                default:
+                    FAILF("%s: unexpected content_type %s", tag, content_type_name(b.content_type));
+                }
+            }
+            if (!cases[ci].ct) /* the platform's default */
+                CHECK(b.content_type == (strcmp(cases[ci].platform, "email") == 0 ? CONTENT_EMAIL_BODY : CONTENT_VIDEO_SCRIPT));
+            json_decref(root);
+            json_decref(jb);
+            arena_free(&a);
+        }
+    }
+    copy_data_free(d);
+}
+
 int main(void) {
     const char *src = getenv("COPYD_SOURCE_DIR");
     if (!src) src = ".";
@@ -702,6 +807,7 @@ int main(void) {
     }
     check_word_index(data);
     check_banned_vocabulary(data);
+    test_content_types(data);
     eng->destroy(eng);
 
     /* broken data: the error names the file */
