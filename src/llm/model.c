@@ -40,13 +40,8 @@ struct llm_state {
     const llm_model_t *m;
     int n_ctx, pos;
     float *key_cache, *value_cache; /* [n_layer][n_ctx][kv_dim] */
-    float *x;      /* residual stream, n_embd */
-    float *xb;     /* normed input / attention output, max(n_embd, q_dim) */
-    float *xb2;    /* projection output, n_embd */
-    float *q;      /* q_dim */
-    float *hb, *hb2; /* n_ff */
-    float *att;    /* n_ctx scores of one head */
-    float *rowbuf; /* one dequantised weight row, max row length */
+    /* no scratch: a forward pass allocates its own (fwd_t), sized for the
+     * items it runs, so idle states cost only their caches */
 };
 
 static void seterr(char *err, size_t errsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -366,19 +361,9 @@ llm_state_t *llm_state_new(const llm_model_t *m, int n_ctx) {
     if (!s) return NULL;
     s->m = m;
     s->n_ctx = n_ctx;
-    int wide = imax(c->n_embd, m->q_dim);
     s->key_cache = malloc(cache * sizeof(float));
     s->value_cache = malloc(cache * sizeof(float));
-    s->x = malloc((size_t)c->n_embd * sizeof(float));
-    s->xb = malloc((size_t)wide * sizeof(float));
-    s->xb2 = malloc((size_t)c->n_embd * sizeof(float));
-    s->q = malloc((size_t)m->q_dim * sizeof(float));
-    s->hb = malloc((size_t)c->n_ff * sizeof(float));
-    s->hb2 = malloc((size_t)c->n_ff * sizeof(float));
-    s->att = malloc((size_t)n_ctx * sizeof(float));
-    s->rowbuf = malloc((size_t)imax(wide, c->n_ff) * sizeof(float));
-    if (!s->key_cache || !s->value_cache || !s->x || !s->xb || !s->xb2 || !s->q || !s->hb || !s->hb2 ||
-        !s->att || !s->rowbuf) {
+    if (!s->key_cache || !s->value_cache) {
         llm_state_free(s);
         return NULL;
     }
@@ -389,14 +374,6 @@ void llm_state_free(llm_state_t *s) {
     if (!s) return;
     free(s->key_cache);
     free(s->value_cache);
-    free(s->x);
-    free(s->xb);
-    free(s->xb2);
-    free(s->q);
-    free(s->hb);
-    free(s->hb2);
-    free(s->att);
-    free(s->rowbuf);
     free(s);
 }
 

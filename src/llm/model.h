@@ -109,7 +109,9 @@ int llm_threads(void);
  * the top of this file (exact dequantisation, f32 sums in element order),
  * still threaded, bit-identical to the single-threaded scalar engine. The
  * default of a loaded model is exact when the environment variable
- * COPYD_LLM_EXACT is "1". Set it before evaluating. */
+ * COPYD_LLM_EXACT is "1". Set it before evaluating.
+ * (Q4_K and Q6_K weights, too, take quantised activations in fast mode:
+ * Q8_K, as llama.cpp does.) */
 void llm_model_set_exact(llm_model_t *m, int exact);
 int llm_model_exact(const llm_model_t *m);
 

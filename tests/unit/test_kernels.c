@@ -35,17 +35,22 @@ static double abs_scale(const float *w, const float *x, int n) {
 }
 
 static void test_dots(void) {
-    const ggml_type_t types[] = {GGML_TYPE_F32, GGML_TYPE_F16, GGML_TYPE_BF16, GGML_TYPE_Q8_0, GGML_TYPE_Q4_0};
+    const ggml_type_t types[] = {GGML_TYPE_F32,  GGML_TYPE_F16,  GGML_TYPE_BF16, GGML_TYPE_Q8_0,
+                                 GGML_TYPE_Q4_0, GGML_TYPE_Q4_K, GGML_TYPE_Q6_K};
     const int lens[] = {32, 64, 96, 896, 4864};
+    const int klens[] = {256, 512, 768, 1024, 4864}; /* K-quants: multiples of 256 */
     const int top = k_isa_supported();
     printf("instruction sets: up to %s\n", isa_name(top));
     for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
         ggml_type_t ty = types[t];
         for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
-            int n = lens[li] + (ty == GGML_TYPE_F32 || ty == GGML_TYPE_F16 || ty == GGML_TYPE_BF16 ? 3 : 0);
+            const int kq = k_act_q8_K(ty);
+            int n = (kq ? klens[li] : lens[li]) +
+                    (ty == GGML_TYPE_F32 || ty == GGML_TYPE_F16 || ty == GGML_TYPE_BF16 ? 3 : 0);
             float *w = malloc(n * sizeof(float)), *x = malloc(n * sizeof(float)), *wd = malloc(n * sizeof(float));
             unsigned char *wq = malloc((size_t)ggml_row_bytes(ty, n));
             block_q8_0 *xq = malloc((size_t)(n / 32 + 1) * sizeof(block_q8_0));
+            block_q8_K *xk = malloc((size_t)(n / 256 + 1) * sizeof(block_q8_K));
             for (int i = 0; i < n; i++) {
                 w[i] = frand();
                 x[i] = frand() * 3.0f;
@@ -56,6 +61,9 @@ static void test_dots(void) {
             if (k_act_q8_0(ty)) {
                 quantize_row(GGML_TYPE_Q8_0, x, xq, n);
                 act = xq;
+            } else if (kq) {
+                k_quantize_q8_K(xk, x, n);
+                act = xk;
             }
             k_dot_fn ref = k_dot_kernel(ty, K_ISA_SCALAR);
             CHECK(ref != NULL);
@@ -65,7 +73,7 @@ static void test_dots(void) {
             /* the scalar reference is close to the exact f32 dot: integer
              * kernels by the activation rounding (|x| / 254 per element) */
             float exact = k_dot(wd, x, n);
-            double tol_q = k_act_q8_0(ty) ? scale * 0.01 : scale * 1e-5;
+            double tol_q = k_act_q8_0(ty) || kq ? scale * 0.01 : scale * 1e-5;
             if (!(fabs(r - exact) <= tol_q))
                 fprintf(stderr, "FAIL %s n=%d ref %g exact %g\n", ggml_type_name(ty), n, r, exact);
             CHECK(fabs(r - exact) <= tol_q);
@@ -78,15 +86,18 @@ static void test_dots(void) {
                     fprintf(stderr, "FAIL %s %s n=%d: %.9g vs scalar %.9g\n", ggml_type_name(ty), isa_name(isa), n,
                             v, r);
                 CHECK(fabs(v - r) <= 1e-5 * scale + 1e-6);
+                /* K-quants: the same integers, the same float steps */
+                if (kq) CHECK(memcmp(&v, &r, sizeof v) == 0);
             }
             free(w);
             free(x);
             free(wd);
             free(wq);
             free(xq);
+            free(xk);
         }
     }
-    CHECK(k_dot_kernel(GGML_TYPE_Q6_K, K_ISA_SCALAR) == NULL); /* K-quants: dequantise + f32 */
+    CHECK(k_dot_kernel(GGML_TYPE_Q5_K, K_ISA_SCALAR) == NULL); /* dequantise + f32 */
     CHECK(k_dot_kernel(GGML_TYPE_F16, top + 1) == NULL);
 }
 
@@ -118,6 +129,39 @@ static void test_quantize(void) {
     free(x);
     free(a);
     free(b);
+}
+
+/* The Q8_K activation quantiser: the largest |x| of a block becomes 127
+ * in magnitude, every element is within half a step of x / d, and bsums
+ * are the 16-element sums; an all-zero block stays zero. */
+static void test_quantize_q8_K(void) {
+    const int n = 768;
+    float *x = malloc(n * sizeof(float)), *back = malloc(n * sizeof(float));
+    for (int i = 0; i < n; i++) x[i] = frand() * 4.0f;
+    x[300] = -9.0f; /* block 1's extreme is negative */
+    for (int i = 512; i < 768; i++) x[i] = 0.0f;
+    block_q8_K *q = malloc(3 * sizeof *q);
+    k_quantize_q8_K(q, x, n);
+    CHECK(dequantize_row(GGML_TYPE_Q8_K, q, back, n) == 0);
+    int ok = 1;
+    for (int b = 0; b < 2; b++) {
+        float amax = 0;
+        for (int j = 0; j < 256; j++) amax = fmaxf(amax, fabsf(x[256 * b + j]));
+        if (!(fabsf(fabsf(q[b].d) - amax / 127.0f) <= 1e-6f * amax)) ok = 0;
+        for (int j = 0; j < 256; j++)
+            if (!(fabsf(back[256 * b + j] - x[256 * b + j]) <= 0.5001f * fabsf(q[b].d))) ok = 0;
+        for (int k = 0; k < 16; k++) {
+            int s = 0;
+            for (int l = 0; l < 16; l++) s += q[b].qs[16 * k + l];
+            if (s != q[b].bsums[k]) ok = 0;
+        }
+    }
+    CHECK(ok);
+    CHECK(q[1].qs[300 - 256] == 127 || q[1].qs[300 - 256] == -127);
+    CHECK(q[2].d == 0.0f && q[2].qs[5] == 0 && q[2].bsums[3] == 0);
+    free(x);
+    free(back);
+    free(q);
 }
 
 /* k_matmul: two matrices sharing 5 input vectors equal per-row dots, in
@@ -163,8 +207,8 @@ static void test_matmul(void) {
                             if (fabsf(got - w) > worst) worst = fabsf(got - w);
                         }
                     /* exact: identical numbers; fast: activation rounding
-                     * (Q8_0/Q4_0) or summation order */
-                    float tol = exact ? 0.0f : k_act_q8_0(ty) ? 0.1f : 1e-4f;
+                     * (Q8_0/Q4_0/Q4_K/Q6_K) or summation order */
+                    float tol = exact ? 0.0f : k_act_q8_0(ty) || k_act_q8_K(ty) ? 0.1f : 1e-4f;
                     if (exact ? !bitexact : !(worst <= tol))
                         fprintf(stderr, "FAIL matmul %s isa %d threads %d exact %d: max diff %g\n",
                                 ggml_type_name(ty), isa, threads, exact, worst);
@@ -186,6 +230,70 @@ static void test_matmul(void) {
     CHECK(k_matmul(&bad, 1, 31, x, 31, 1, 0) == -1); /* 31 is not a multiple of 32 */
     CHECK(k_matmul(&bad, 0, 32, x, 32, 1, 0) == -1);
     free(x);
+}
+
+/* Batched products give the numbers of one vector at a time, bit for bit
+ * (the multi-vector AVX-512 kernels work on 4 rows x 1 vector or 2 rows x
+ * up to 4 vectors; a result must not depend on that shape), and stay near
+ * the exact per-row dots. Odd block counts (96 columns = 3 blocks) reach
+ * the half-filled last block pair; 23 rows the 2- and 1-row tails. */
+static void test_matmul_batch(void) {
+    const ggml_type_t types[] = {GGML_TYPE_Q8_0, GGML_TYPE_Q4_0, GGML_TYPE_F16};
+    const int colss[] = {96, 896, 200};
+    const int rows = 23, nv = 9;
+    int saved_isa = k_isa(), saved_th = k_threads();
+    for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
+        for (size_t ci = 0; ci < sizeof colss / sizeof colss[0]; ci++) {
+            const ggml_type_t ty = types[t];
+            const int cols = colss[ci];
+            if (cols % 32 != 0 && ty != GGML_TYPE_F16) continue;
+            size_t rb = ggml_row_bytes(ty, cols);
+            unsigned char *w = malloc(rb * rows);
+            float *f = malloc(cols * sizeof(float)), *row = malloc(cols * sizeof(float));
+            float *x = malloc((size_t)nv * cols * sizeof(float));
+            float *yb = malloc((size_t)nv * rows * sizeof(float)), *y1 = malloc((size_t)nv * rows * sizeof(float));
+            for (int r = 0; r < rows; r++) {
+                for (int i = 0; i < cols; i++) f[i] = frand();
+                CHECK(quantize_row(ty, f, w + rb * r, cols) == 0);
+            }
+            for (int i = 0; i < nv * cols; i++) x[i] = frand() * 2.0f;
+            for (int threads = 1; threads <= 2; threads++) {
+                k_set_threads(threads);
+                for (int isa = 0; isa <= k_isa_supported(); isa++) {
+                    k_set_isa(isa);
+                    k_mat_t mb = {w, ty, rows, yb, rows};
+                    CHECK(k_matmul(&mb, 1, cols, x, cols, nv, 0) == 0);
+                    for (int j = 0; j < nv; j++) {
+                        k_mat_t m1 = {w, ty, rows, y1 + (size_t)j * rows, rows};
+                        CHECK(k_matmul(&m1, 1, cols, x + (size_t)j * cols, cols, 1, 0) == 0);
+                    }
+                    int same = memcmp(yb, y1, (size_t)nv * rows * sizeof(float)) == 0;
+                    float worst = 0;
+                    for (int j = 0; j < nv; j++)
+                        for (int r = 0; r < rows; r++) {
+                            dequantize_row(ty, w + rb * r, row, cols);
+                            float want = k_dot(row, x + (size_t)j * cols, cols);
+                            float d = fabsf(yb[j * rows + r] - want);
+                            if (d > worst) worst = d;
+                        }
+                    float tol = k_act_q8_0(ty) ? 0.02f * sqrtf((float)cols) : 1e-4f * sqrtf((float)cols);
+                    if (!same || !(worst <= tol))
+                        fprintf(stderr, "FAIL batch %s cols %d isa %d threads %d: same %d, max diff %g\n",
+                                ggml_type_name(ty), cols, isa, threads, same, worst);
+                    CHECK(same);
+                    CHECK(worst <= tol);
+                }
+            }
+            free(w);
+            free(f);
+            free(row);
+            free(x);
+            free(yb);
+            free(y1);
+        }
+    }
+    k_set_isa(saved_isa);
+    k_set_threads(saved_th);
 }
 
 /* The fast attention helpers and the two-step rope. */
@@ -213,7 +321,9 @@ static void test_helpers(void) {
 int main(void) {
     test_dots();
     test_quantize();
+    test_quantize_q8_K();
     test_matmul();
+    test_matmul_batch();
     test_helpers();
     TEST_DONE();
 }

@@ -85,13 +85,24 @@ int k_set_threads(int n);
  * fp16 scale d = max|x| / 127 and 32 int8), n a multiple of 32. */
 void k_quantize_q8_0(void *dst, const float *x, int n);
 
+/* Activations for the K-quant kernels: ggml's Q8_K blocks (f32 scale,
+ * 256 int8, 16 sums of 16), n a multiple of 256; as ggml's reference
+ * quantiser (rounding to nearest even). */
+void k_quantize_q8_K(void *dst, const float *x, int n);
+int k_act_q8_K(ggml_type_t type); /* Q4_K, Q6_K */
+
 /* Dot product of one weight row (n elements of `type`) with an activation
- * row: Q8_0 blocks (k_quantize_q8_0) when k_act_q8_0(type), else floats.
+ * row: Q8_0 blocks (k_quantize_q8_0) when k_act_q8_0(type), Q8_K blocks
+ * (k_quantize_q8_K) when k_act_q8_K(type), else floats.
  * `isa` picks the implementation; NULL when the type has no kernel at that
  * level (see k_isa_supported). The scalar ones are the definition:
  *   F32/F16/BF16: sum of w[i] * x[i] in f32 (any order);
  *   Q8_0 / Q4_0: per block, the integer sum of w.q * x.q, times
- *                fp16(w.d) * fp16(x.d), summed in f32 (ggml's formula). */
+ *                fp16(w.d) * fp16(x.d), summed in f32 (ggml's formula);
+ *   Q4_K / Q6_K: per super-block, exact integer sums (sub-block scales
+ *                times integer dots; Q4_K's minimums through x.bsums),
+ *                times the float scales; SIMD results are bit-identical.
+ * Other K-quants have no kernel: k_matmul dequantises their rows. */
 typedef float (*k_dot_fn)(const void *w, const void *x, int n);
 k_dot_fn k_dot_kernel(ggml_type_t type, int isa);
 int k_act_q8_0(ggml_type_t type);
@@ -110,9 +121,12 @@ typedef struct k_mat {
  * vectors x_j = x + j * ldx (cols floats each), threaded over rows, each
  * weight row read once for all n vectors. exact = 1: the reference numbers
  * (dequantised rows, k_dot), as k_matvec gives; exact = 0: the fast kernels
- * (Q8_0/Q4_0 with Q8_0 activations, SIMD f32 sums; other types dequantise
- * each row once and take SIMD f32 dots). 0, or -1 (unsupported type, cols
- * not a multiple of the block size, out of memory). */
+ * (Q8_0/Q4_0 with Q8_0 activations, Q4_K/Q6_K with Q8_K activations, SIMD
+ * f32 sums for F32/F16/BF16; other types dequantise each row once and take
+ * SIMD f32 dots). With AVX-512, Q8_0/Q4_0/F16 go through the multi-vector
+ * kernels (qmm.c) for any n, so batched results equal one-vector ones.
+ * 0, or -1 (unsupported type, cols not a multiple of the block size, out
+ * of memory). */
 int k_matmul(const k_mat_t *mats, int n_mat, int cols, const float *x, int ldx, int n, int exact);
 
 /* Fast f32 helpers for attention (SIMD when available). */

@@ -87,6 +87,16 @@ k_dot_fn k_dot_kernel(ggml_type_t type, int isa) {
         if (isa >= K_ISA_AVX2) return k_dot_q4_0_avx2;
 #endif
         return k_dot_q4_0_ref;
+    case GGML_TYPE_Q4_K:
+#if K_X86
+        if (isa >= K_ISA_AVX2) return k_dot_q4_K_avx2;
+#endif
+        return k_dot_q4_K_ref;
+    case GGML_TYPE_Q6_K:
+#if K_X86
+        if (isa >= K_ISA_AVX2) return k_dot_q6_K_avx2;
+#endif
+        return k_dot_q6_K_ref;
     default:
         return NULL;
     }
@@ -104,7 +114,12 @@ typedef struct mm_ctx {
     const float *x;
     const unsigned char *xq; /* n rows of Q8_0 activations, xq_stride bytes apart */
     size_t xq_stride;
+    const unsigned char *xk; /* n rows of Q8_K activations, xk_stride bytes apart */
+    size_t xk_stride;
     k_dot_fn dot[K_MAX_MATS]; /* NULL: dequantise the row, then f32 dots */
+    int multi[K_MAX_MATS];    /* 1: k_qmm_avx512 on xp; 2: k_fmm_f16_avx512 */
+    const unsigned char *xp;  /* n packed vectors (k_xpack), xp_stride apart */
+    size_t xp_stride;
     uint64_t rb[K_MAX_MATS];  /* bytes per weight row */
     int first[K_MAX_MATS + 1];/* flattened row index where mat m starts */
     float *rowbufs;           /* one dequantised row per thread */
@@ -117,6 +132,16 @@ static void mm_rows(mm_ctx_t *c, int m, int r0, int r1, float *buf) {
     const k_mat_t *M = &c->mats[m];
     const unsigned char *wb = M->w;
     const int cols = c->cols, n = c->n;
+#if K_X86
+    if (c->multi[m] == 1) {
+        k_qmm_avx512(M->type, M->w, c->rb[m], r0, r1, cols, c->xp, c->xp_stride, n, M->y, M->ldy);
+        return;
+    }
+    if (c->multi[m] == 2) {
+        k_fmm_f16_avx512(M->w, c->rb[m], r0, r1, cols, c->x, c->ldx, n, M->y, M->ldy);
+        return;
+    }
+#endif
     if (c->exact || !c->dot[m]) {
         for (int r = r0; r < r1; r++) {
             const float *row;
@@ -136,14 +161,15 @@ static void mm_rows(mm_ctx_t *c, int m, int r0, int r1, float *buf) {
         return;
     }
     const k_dot_fn dot = c->dot[m];
-    const int q8 = k_act_q8_0(M->type);
+    const int q8 = k_act_q8_0(M->type), qk = k_act_q8_K(M->type);
     for (int j0 = 0; j0 < n; j0 += K_TILE_VECS) {
         const int j1 = j0 + K_TILE_VECS < n ? j0 + K_TILE_VECS : n;
         for (int r = r0; r < r1; r++) {
             const void *row = wb + (size_t)r * c->rb[m];
             for (int j = j0; j < j1; j++) {
-                const void *xj = q8 ? (const void *)(c->xq + (size_t)j * c->xq_stride)
-                                    : (const void *)(c->x + (size_t)j * c->ldx);
+                const void *xj = q8   ? (const void *)(c->xq + (size_t)j * c->xq_stride)
+                                 : qk ? (const void *)(c->xk + (size_t)j * c->xk_stride)
+                                      : (const void *)(c->x + (size_t)j * c->ldx);
                 M->y[(size_t)j * M->ldy + r] = dot(row, xj, cols);
             }
         }
@@ -153,7 +179,7 @@ static void mm_rows(mm_ctx_t *c, int m, int r0, int r1, float *buf) {
 static void mm_task(void *arg, int ith, int nth) {
     (void)nth;
     mm_ctx_t *c = arg;
-    float *buf = c->rowbufs + (size_t)ith * c->cols;
+    float *buf = c->rowbufs ? c->rowbufs + (size_t)ith * c->cols : NULL;
     const int total = c->first[c->n_mat];
     for (;;) {
         int g0 = atomic_fetch_add_explicit(&c->next, K_TILE_ROWS, memory_order_relaxed);
@@ -181,7 +207,7 @@ int k_matmul(const k_mat_t *mats, int n_mat, int cols, const float *x, int ldx, 
     c.n = n;
     c.exact = exact;
     const int isa = k_isa();
-    int need_q8 = 0;
+    int need_q8 = 0, need_qk = 0, need_pack = 0, need_rowbuf = 0;
     for (int m = 0; m < n_mat; m++) {
         if (!mats[m].w || !mats[m].y || mats[m].rows < 0) return -1;
         c.rb[m] = ggml_row_bytes(mats[m].type, (uint64_t)cols);
@@ -193,8 +219,20 @@ int k_matmul(const k_mat_t *mats, int n_mat, int cols, const float *x, int ldx, 
         c.first[m + 1] = c.first[m] + mats[m].rows;
         if (!exact) {
             c.dot[m] = k_dot_kernel(mats[m].type, isa);
-            if (c.dot[m] && k_act_q8_0(mats[m].type)) need_q8 = 1;
+            /* AVX-512: the multi-vector kernels, for one vector too, so a
+             * sequence decoded alone or in a batch gets the same numbers */
+            if (isa >= K_ISA_AVX512 && k_act_q8_0(mats[m].type) && cols % QK8_0 == 0) {
+                c.multi[m] = 1;
+                need_pack = 1;
+            } else if (isa >= K_ISA_AVX512 && mats[m].type == GGML_TYPE_F16) {
+                c.multi[m] = 2;
+            } else if (c.dot[m] && k_act_q8_0(mats[m].type)) {
+                need_q8 = 1;
+            } else if (c.dot[m] && k_act_q8_K(mats[m].type)) {
+                need_qk = 1;
+            }
         }
+        if ((exact || (!c.dot[m] && !c.multi[m])) && mats[m].type != GGML_TYPE_F32) need_rowbuf = 1;
     }
     int nth = k_threads();
     c.max_threads = nth;
@@ -206,9 +244,39 @@ int k_matmul(const k_mat_t *mats, int n_mat, int cols, const float *x, int ldx, 
         for (int j = 0; j < n; j++) k_quantize_q8_0(xq + (size_t)j * c.xq_stride, x + (size_t)j * ldx, cols);
         c.xq = xq;
     }
-    c.rowbufs = malloc((size_t)nth * (size_t)cols * sizeof(float));
-    if (!c.rowbufs) {
+    unsigned char *xk = NULL;
+    if (need_qk) {
+        c.xk_stride = (size_t)(cols / QK_K) * sizeof(block_q8_K);
+        xk = malloc(c.xk_stride * (size_t)n);
+        if (!xk) {
+            free(xq);
+            return -1;
+        }
+        for (int j = 0; j < n; j++) k_quantize_q8_K(xk + (size_t)j * c.xk_stride, x + (size_t)j * ldx, cols);
+        c.xk = xk;
+    }
+    unsigned char *xp = NULL;
+#if K_X86
+    if (need_pack) {
+        c.xp_stride = (k_xpack_bytes(cols) + 63) & ~(size_t)63;
+        xp = aligned_alloc(64, c.xp_stride * (size_t)n);
+        if (!xp) {
+            free(xq);
+            free(xk);
+            return -1;
+        }
+        for (int j = 0; j < n; j++) k_xpack_avx512(xp + (size_t)j * c.xp_stride, x + (size_t)j * ldx, cols);
+        c.xp = xp;
+    }
+#else
+    (void)need_pack;
+#endif
+    /* one dequantised row per thread, only for the paths that need it */
+    c.rowbufs = need_rowbuf ? malloc((size_t)nth * (size_t)cols * sizeof(float)) : NULL;
+    if (need_rowbuf && !c.rowbufs) {
         free(xq);
+        free(xk);
+        free(xp);
         return -1;
     }
     atomic_init(&c.next, 0);
@@ -216,5 +284,7 @@ int k_matmul(const k_mat_t *mats, int n_mat, int cols, const float *x, int ldx, 
     k_parallel(mm_task, &c, nth);
     free(c.rowbufs);
     free(xq);
+    free(xk);
+    free(xp);
     return atomic_load(&c.failed) ? -1 : 0;
 }

@@ -20,7 +20,11 @@ float k_dot_q4_0_ref(const void *w, const void *x, int n);
 float k_dot_f32_ref(const void *w, const void *x, int n);
 float k_dot_f16_ref(const void *w, const void *x, int n);
 float k_dot_bf16_ref(const void *w, const void *x, int n);
+float k_dot_q4_K_ref(const void *w, const void *x, int n);
+float k_dot_q6_K_ref(const void *w, const void *x, int n);
 #if K_X86
+float k_dot_q4_K_avx2(const void *w, const void *x, int n);
+float k_dot_q6_K_avx2(const void *w, const void *x, int n);
 void k_quantize_q8_0_avx2(void *dst, const float *x, int n);
 float k_dot_q8_0_avx2(const void *w, const void *x, int n);
 float k_dot_q8_0_avx512(const void *w, const void *x, int n);
@@ -30,6 +34,21 @@ float k_dot_f32_avx2(const void *w, const void *x, int n);
 float k_dot_f16_avx2(const void *w, const void *x, int n);
 float k_dot_bf16_avx2(const void *w, const void *x, int n);
 void k_axpy_avx2(float *y, float a, const float *x, int n);
+
+/* qmm.c: products over several vectors at once (AVX-512 VNNI).
+ * k_xpack_avx512() quantises one activation vector of `cols` floats (a
+ * multiple of 32) to Q8_0 as k_quantize_q8_0 does and lays it out for
+ * k_qmm_avx512 in k_xpack_bytes(cols) bytes (64-byte alignment helps).
+ * k_qmm_avx512(): y[j * ldy + r] = row r of W (Q8_0 or Q4_0, rb bytes per
+ * row) . vector j, for r0 <= r < r1 and j < n, vectors xs bytes apart.
+ * k_fmm_f16_avx512(): the same for F16 rows and f32 vectors ldx apart.
+ * A (row, vector) result never depends on r0, r1 or n. */
+void k_xpack_avx512(void *dst, const float *x, int cols);
+void k_qmm_avx512(ggml_type_t type, const void *w, size_t rb, int r0, int r1, int cols, const void *xp,
+                  size_t xs, int n, float *y, int ldy);
+void k_fmm_f16_avx512(const void *w, size_t rb, int r0, int r1, int cols, const float *x, int ldx, int n,
+                      float *y, int ldy);
 #endif
+size_t k_xpack_bytes(int cols);
 
 #endif
