@@ -1151,17 +1151,9 @@ static void put_variant(ctx_t *x, const variant_t *v, int n, const char *id12, b
     put_num(o, round_to(v->eng, 0.001));
     buf_puts(o, ",\"platform_tips\":[");
     put_shared(x, &x->tips_json, put_tips, o);
-    buf_puts(o, "],\"evaluation_metrics\":[");
-    for (int i = 0; i < ENG__COUNT; i++) {
-        buf_puts(o, i ? ",{\"name\":\"" : "{\"name\":\"");
-        buf_puts(o, engagement_feature_names[i]);
-        buf_puts(o, "\",\"value\":");
-        put_num(o, round_to(v->feats[i], 0.001));
-        buf_putc(o, '}');
-    }
-    buf_puts(o, ",{\"name\":\"readability\",\"value\":");
-    put_num(o, round_to(v->read, 0.01));
-    buf_puts(o, "}],\"compliance\":");
+    buf_puts(o, "],\"evaluation_metrics\":");
+    engagement_metrics_json(o, v->feats, v->read);
+    buf_puts(o, ",\"compliance\":");
     put_compliance(x, v, o);
     buf_puts(o, ",\"framework\":");
     buf_json_str(o, v->framework);

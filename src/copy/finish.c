@@ -222,17 +222,9 @@ int copy_finish(const copy_data_t *d, const brief_t *b, const copy_variant_in_t 
             if (k) buf_putc(out, ',');
             buf_json_str(out, L->tips[b->platform][k]);
         }
-        buf_puts(out, "],\"evaluation_metrics\":[");
-        for (int k = 0; k < ENG__COUNT; k++) {
-            buf_puts(out, k ? ",{\"name\":\"" : "{\"name\":\"");
-            buf_puts(out, engagement_feature_names[k]);
-            buf_puts(out, "\",\"value\":");
-            buf_json_num(out, round_to(s->feats[k], 0.001));
-            buf_putc(out, '}');
-        }
-        buf_puts(out, ",{\"name\":\"readability\",\"value\":");
-        buf_json_num(out, round_to(s->read, 0.01));
-        buf_puts(out, "}],\"compliance\":");
+        buf_puts(out, "],\"evaluation_metrics\":");
+        engagement_metrics_json(out, s->feats, s->read);
+        buf_puts(out, ",\"compliance\":");
         put_compliance(rs, s, out);
         buf_putc(out, '}');
     }

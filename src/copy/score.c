@@ -1,5 +1,7 @@
 #include "copy/score.h"
 
+#include <math.h>
+
 #include <ctype.h>
 #include <string.h>
 
@@ -305,4 +307,18 @@ double engagement_predict(const engagement_in_t *in, double f[ENG__COUNT]) {
     double sum = 0;
     for (int i = 0; i < ENG__COUNT; i++) sum += engagement_weights[i] * f[i];
     return clamp01(sum);
+}
+
+void engagement_metrics_json(buf_t *o, const double features[ENG__COUNT], double readability) {
+    buf_putc(o, '[');
+    for (int i = 0; i < ENG__COUNT; i++) {
+        buf_puts(o, i ? ",{\"name\":\"" : "{\"name\":\"");
+        buf_puts(o, engagement_feature_names[i]);
+        buf_puts(o, "\",\"value\":");
+        buf_json_num(o, round(features[i] / 0.001) * 0.001);
+        buf_putc(o, '}');
+    }
+    buf_puts(o, ",{\"name\":\"readability\",\"value\":");
+    buf_json_num(o, round(readability / 0.01) * 0.01);
+    buf_puts(o, "}]");
 }

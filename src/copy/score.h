@@ -33,6 +33,8 @@
 
 #include <stddef.h>
 
+#include "core/buf.h"
+
 /* Syllables of one word (UTF-8). Spanish: vowel nuclei with diphthongs
  * (weak+weak, weak+strong) merged and hiatus (strong+strong, accented i/u)
  * split; a final "y" after a vowel is part of the nucleus. English: vowel
@@ -93,6 +95,10 @@ typedef struct engagement_in {
     int hashtags_ideal[2];    /* [0,0]: the platform takes none */
     int compliant;
 } engagement_in_t;
+
+/* Appends the evaluation_metrics array of a variant: one {"name","value"}
+ * per engagement feature (rounded to 0.001), then the readability (0.01). */
+void engagement_metrics_json(buf_t *o, const double features[ENG__COUNT], double readability);
 
 /* Fills features[ENG__COUNT] and returns the weighted sum in 0..1. */
 double engagement_predict(const engagement_in_t *in, double features[ENG__COUNT]);
