@@ -20,7 +20,7 @@ import time
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (KEY1, PREFIX, CopydCase, base_brief, main, parse_http_response,  # noqa: E402
+from harness import (KEY1, PREFIX, CopydCase, _read_response_bytes, base_brief, main, parse_http_response,  # noqa: E402
                      raw_exchange, raw_request_bytes, request, sample_briefs, unique_brief)
 
 IDLE_TIMEOUT = 3
@@ -64,18 +64,7 @@ class Hostile(CopydCase):
                     s.sendall(p)
                 except (BrokenPipeError, ConnectionResetError, socket.timeout):
                     break
-            buf = b""
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline:
-                try:
-                    d = s.recv(65536)
-                except (ConnectionResetError, socket.timeout):
-                    break
-                if not d:
-                    break
-                buf += d
-                if parse_http_response_safe(buf):
-                    break
+            buf, _ = _read_response_bytes(s, timeout)
             return buf
         finally:
             s.close()

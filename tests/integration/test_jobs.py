@@ -16,7 +16,7 @@ import time
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (PREFIX, CopydCase, CopydServer, make_tmpdir, main, parse_http_response,  # noqa: E402
+from harness import (PREFIX, CopydCase, CopydServer, _read_response_bytes, make_tmpdir, main, parse_http_response,  # noqa: E402
                      poll_until, raw_request_bytes, remove_tmpdir, unique_brief)
 import json  # noqa: E402
 
@@ -110,23 +110,11 @@ class Jobs(CopydCase):
         s.sendall(data)
         time.sleep(0.3)  # let the server read the request and start on it
         srv.signal(signal.SIGTERM)
-        buf = b""
-        parsed = None
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                d = s.recv(65536)
-            except (ConnectionResetError, socket.timeout):
-                break
-            if not d:
-                break
-            buf += d
-            try:
-                parsed = parse_http_response(buf)
-            except ValueError:
-                break
-            if parsed:
-                break
+        buf, _ = _read_response_bytes(s, 60)
+        try:
+            parsed = parse_http_response(buf)
+        except ValueError:
+            parsed = None
         self.assertTrue(parsed, "the in-flight request got its answer: %r" % buf[:300])
         resp = parsed[0]
         self.assertEqual(resp.status, 200, resp)
