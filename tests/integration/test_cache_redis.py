@@ -32,11 +32,19 @@ class RedisShared(CopydCase):
         self.assertStatus(r, 200)
         return r.json["cache_stats"]
 
-    def assertSharedHit(self, a, b, tag):
+    @staticmethod
+    def dbsize(redis):
+        reply = redis.command("DBSIZE")  # b":N\r\n"
+        return int(reply[1:].split(b"\r\n")[0])
+
+    def assertSharedHit(self, a, b, tag, redis):
         brief = unique_brief(tag)
+        before = self.dbsize(redis)
         ja = self.gen(a, brief)
         self.assertFalse(ja["cache_hit"])
         self.assertEqual(ja["result"]["extra_metadata"]["cache"], "none")
+        # Redis is written back in the background: wait (bounded) for A's entry.
+        self.assertTrue(poll_until(lambda: self.dbsize(redis) > before, 10, 0.05), "A wrote its output to Redis")
         jb = self.gen(b, brief)
         self.assertTrue(jb["cache_hit"], "a brief generated on A is a hit on B")
         self.assertEqual(jb["result"]["extra_metadata"]["cache"], "redis")
@@ -54,7 +62,7 @@ class RedisShared(CopydCase):
             self.assertEqual(self.health_status(srv), "healthy")
             sec = redis_section(self.cache_stats(srv))
             self.assertIsNotNone(sec, "cache_stats has a Redis section")
-        self.assertSharedHit(a, b, "share")
+        self.assertSharedHit(a, b, "share", redis)
         # The entry really is in Redis (not only in A's memory).
         self.assertNotEqual(redis.command("DBSIZE"), b":0\r\n", "copyd wrote keys to Redis")
         errors_before = redis_errors(self.cache_stats(a))
@@ -119,8 +127,8 @@ class RedisShared(CopydCase):
         ok = poll_until(lambda: redis_section(self.cache_stats(a)).get("connected", True) is True, 15, 0.25)
         self.assertTrue(ok)
         # Shared hits work again (both directions).
-        self.assertSharedHit(a, b, "again-ab")
-        self.assertSharedHit(b, a, "again-ba")
+        self.assertSharedHit(a, b, "again-ab", redis)
+        self.assertSharedHit(b, a, "again-ba", redis)
 
     def test_starts_with_redis_down_then_connects(self):
         redis_port_holder = self.new_redis()
@@ -137,7 +145,9 @@ class RedisShared(CopydCase):
                         "healthy once Redis is up")
         # And it writes through to Redis now.
         br = unique_brief("late")
+        before = self.dbsize(redis_port_holder)
         self.gen(srv, br)
+        self.assertTrue(poll_until(lambda: self.dbsize(redis_port_holder) > before, 10, 0.05))
         other = self.new_server(redis_url="redis://127.0.0.1:%d/0" % port)
         jo = self.gen(other, br)
         self.assertTrue(jo["cache_hit"])
@@ -175,7 +185,7 @@ class RedisShared(CopydCase):
         redis = self.new_redis()
         a = self.new_server(env={"REDIS_URL": redis.url})
         b = self.new_server(env={"REDIS_URL": redis.url})
-        self.assertSharedHit(a, b, "env")
+        self.assertSharedHit(a, b, "env", redis)
 
 
 if __name__ == "__main__":
