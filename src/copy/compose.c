@@ -100,7 +100,8 @@ typedef struct ctx {
     ruleset_t rs;
     arena_t A;
     buf_t scratch;
-    int group;
+    int group;                 /* the tone's group (pb_slot_t.items index) */
+    int tone_list;             /* PB_TONE_LIST(tone): phrases of the tone alone */
     int nvar;                  /* variants asked for: the pool every per-variant choice walks */
     double c;
     uint64_t seed;
@@ -255,7 +256,7 @@ static int mark_banned(ctx_t *x) {
         if (k > 1 && !w[k]) k--; /* one word: its inflections differ in the last letter */
         if (k == 0) { /* starts with a non-word byte: no word to look up, test them all */
             for (int s = 0; s < L->nslots; s++)
-                for (int g = 0; g <= PB_GROUPS_MAX; g++)
+                for (int g = 0; g < PB_LISTS; g++)
                     for (unsigned i = 0; i < L->slots[s].n[g]; i++) {
                         const pb_phrase_t *ph = &L->slots[s].items[g][i];
                         if (phrase_has_banned(ph, w)) x->banned[ph->id >> 6] |= 1ull << (ph->id & 63);
@@ -274,18 +275,28 @@ static int mark_banned(ctx_t *x) {
     return 0;
 }
 
-/* The usable phrases of a slot for the brief's tone: its group's first, then
- * "any". Filtered once per brief; *out stays valid until the brief is done. */
+/* The lists a brief's tone draws from, in order: its own, its group's, "any". */
+static int tone_lists(const ctx_t *x, int out[3]) {
+    out[0] = x->tone_list;
+    out[1] = x->group;
+    out[2] = 0;
+    return 3;
+}
+
+/* The usable phrases of a slot for the brief's tone: its own first, then its
+ * group's, then "any". Filtered once per brief; *out stays valid until the
+ * brief is done. */
 static size_t candidates(ctx_t *x, int slot, const pb_phrase_t *const **out) {
     cands_t *c = &x->cand[slot];
     if (!c->done) {
         const pb_slot_t *s = &x->L->slots[slot];
         c->done = 1;
-        c->p = arena_alloc(&x->A, ((size_t)s->n[x->group] + s->n[0] + 1) * sizeof *c->p);
+        int lists[3], nl = tone_lists(x, lists);
+        c->p = arena_alloc(&x->A, ((size_t)s->n[x->tone_list] + s->n[x->group] + s->n[0] + 1) * sizeof *c->p);
         /* phrases in the other register (tú / usted) only when nothing else is left */
         for (int reg = 1; c->p && reg >= 0 && !c->n; reg--)
-            for (int pass = 0; pass < 2; pass++) {
-                int g = pass == 0 ? x->group : 0;
+            for (int pass = 0; pass < nl; pass++) {
+                int g = lists[pass];
                 for (unsigned i = 0; i < s->n[g]; i++)
                     if ((!reg || !(s->items[g][i].flags & x->reg_block)) && phrase_ok(x, &s->items[g][i]))
                         c->p[c->n++] = &s->items[g][i];
@@ -348,9 +359,16 @@ static uint64_t salted(const ctx_t *x, uint64_t salt, int attempt) {
     return mix(&h);
 }
 
-/* Phrase i of a slot for the brief's tone: its group's first, then "any". */
+/* Phrase i of a slot for the brief's tone: its own first, then its group's,
+ * then "any" (i < slot_count()). */
 static const pb_phrase_t *slot_item(const ctx_t *x, const pb_slot_t *s, size_t i) {
+    if (i < s->n[x->tone_list]) return &s->items[x->tone_list][i];
+    i -= s->n[x->tone_list];
     return i < s->n[x->group] ? &s->items[x->group][i] : &s->items[0][i - s->n[x->group]];
+}
+
+static size_t slot_count(const ctx_t *x, const pb_slot_t *s) {
+    return (size_t)s->n[x->tone_list] + s->n[x->group] + s->n[0];
 }
 
 #define PICK_TRIES 48
@@ -365,7 +383,7 @@ static const pb_phrase_t *slot_item(const ctx_t *x, const pb_slot_t *s, size_t i
 static const pb_phrase_t *pick_if(ctx_t *x, int slot, int vi, int attempt,
                                   int (*reject)(ctx_t *, const pb_phrase_t *, void *), void *arg) {
     const pb_slot_t *s = &x->L->slots[slot];
-    size_t n = (size_t)s->n[x->group] + s->n[0];
+    size_t n = slot_count(x, s);
     if (!n) return NULL;
     size_t pool = walk_pool(x, n);
     uint64_t h = salted(x, 1000u + (unsigned)slot, attempt);
@@ -1171,6 +1189,7 @@ int compose_output(const copy_data_t *d, const pb_lang_t *lang, const brief_t *b
     x->b = b;
     x->P = &d->platforms[b->platform];
     x->group = lang->tone_group[b->tone];
+    x->tone_list = PB_TONE_LIST(b->tone);
     x->c = b->creativity < 0 ? 0 : b->creativity > 1 ? 1 : b->creativity;
     x->seed = compose_brief_hash(b);
     if (lang->has_register) {

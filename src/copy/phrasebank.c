@@ -189,6 +189,14 @@ static int group_index(const char *const names[], int ngroups, const char *key) 
     return -1;
 }
 
+/* The list of a slot's key: "any", a tone group, or one tone's own list. */
+static int list_index(const char *const names[], int ngroups, const char *key) {
+    int g = group_index(names, ngroups, key);
+    if (g >= 0) return g;
+    int t = tone_from_name(key);
+    return t >= 0 ? PB_TONE_LIST(t) : -1;
+}
+
 static int load_slot(loader_t *L, pb_lang_t *lang, const char *const gnames[], const char *name, const json_t *obj, pb_slot_t *slot) {
     if (!json_is_object(obj)) {
         snprintf(L->err, L->errsz, "%s: 'slots.%s' must be an object of tone group -> phrases", L->path, name);
@@ -198,11 +206,11 @@ static int load_slot(loader_t *L, pb_lang_t *lang, const char *const gnames[], c
     const char *key;
     const json_t *val;
     json_object_foreach((json_t *)obj, key, val) {
-        int g = group_index(gnames, lang->ngroups, key);
+        int g = list_index(gnames, lang->ngroups, key);
         char w[128];
         snprintf(w, sizeof w, "slots.%.50s.%.50s", name, key);
         if (g < 0) {
-            snprintf(L->err, L->errsz, "%s: '%s': '%s' is not a tone group (use \"any\" or one of tone_groups)", L->path, w, key);
+            snprintf(L->err, L->errsz, "%s: '%s': '%s' is not a tone group nor a tone (use \"any\", one of tone_groups or a tone name)", L->path, w, key);
             return -1;
         }
         if (load_phrases(L, lang, w, val, &slot->items[g], &slot->n[g]) < 0) return -1;
@@ -275,7 +283,7 @@ static int build_index(loader_t *L, pb_lang_t *lang) {
     unsigned id = 0;
     size_t ntok = 0;
     for (int s = 0; s < lang->nslots; s++)
-        for (int g = 0; g <= PB_GROUPS_MAX; g++)
+        for (int g = 0; g < PB_LISTS; g++)
             for (unsigned i = 0; i < lang->slots[s].n[g]; i++) {
                 pb_phrase_t *ph = &lang->slots[s].items[g][i];
                 ph->id = id++;
@@ -293,7 +301,7 @@ static int build_index(loader_t *L, pb_lang_t *lang) {
     }
     size_t k = 0;
     for (int s = 0; s < lang->nslots; s++)
-        for (int g = 0; g <= PB_GROUPS_MAX; g++)
+        for (int g = 0; g < PB_LISTS; g++)
             for (unsigned i = 0; i < lang->slots[s].n[g]; i++) {
                 const pb_phrase_t *ph = &lang->slots[s].items[g][i];
                 lang->by_id[ph->id] = ph;

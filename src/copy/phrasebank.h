@@ -73,11 +73,18 @@ typedef struct pb_word {
     unsigned len, first, n;
 } pb_word_t;
 
-/* A slot holds phrases per tone group; index 0 is "any" (every group). */
+/* A slot holds phrases per list: index 0 is "any" (every tone), 1..ngroups
+ * the tone groups (families of tones that share vocabulary: "bold", "warm"),
+ * and PB_TONE_LIST(t) the phrases written for one tone alone ("humorous",
+ * "empathetic"). A brief's tone draws from its own list first, then its
+ * group's, then "any": the twenty tones each sound like themselves where the
+ * data gives them words, and share their family's where it does not. */
+#define PB_TONE_LIST(t) (PB_GROUPS_MAX + 1 + (int)(t))
+#define PB_LISTS (PB_GROUPS_MAX + 1 + TONE__COUNT)
 typedef struct pb_slot {
     const char *name;
-    pb_phrase_t *items[PB_GROUPS_MAX + 1];
-    unsigned n[PB_GROUPS_MAX + 1];
+    pb_phrase_t *items[PB_LISTS];
+    unsigned n[PB_LISTS];
 } pb_slot_t;
 
 /* Slots every language must have, at these indices of pb_lang_t.slots. */
