@@ -111,6 +111,8 @@ typedef struct ctx {
     size_t ntags, ntags_brief;
     cands_t *cand;             /* [L->nslots] */
     uint64_t *banned;          /* bit per phrase id of L: ruled out by a banned word (NULL: none) */
+    uint64_t *liked;           /* bit per phrase id: holds a brand_voice.do_use word (NULL: none) */
+    const char **do_use;       /* brand_voice.do_use, folded */
     unsigned char reg_block;   /* PB_F_FORMAL or PB_F_INFORMAL: the register not written */
     shared_json_t rules_json, tips_json; /* output every variant repeats (put_shared) */
 } ctx_t;
@@ -238,39 +240,96 @@ static int phrase_has_banned(const pb_phrase_t *ph, const char *w) {
     return text_has_word(ph->folded, strlen(ph->folded), w, 1, 0) || has_inflected(ph->folded, w);
 }
 
-/* Marks in x->banned the phrases of the language that a banned word rules
- * out. Either kind of match (text_has_word, has_inflected) starts at a word
- * of the phrase that begins with the word bytes the banned word begins with
- * (less the last letter of a one-word ban, for inflections), so only the
- * phrases of those words in the language's word list are tested. Returns
- * -1 when memory ran out. */
-static int mark_banned(ctx_t *x) {
-    const pb_lang_t *L = x->L;
-    x->banned = arena_alloc(&x->A, ((size_t)L->nphrases / 64 + 1) * sizeof *x->banned);
-    if (!x->banned) return -1;
-    for (size_t r = 0; r < x->rs.n; r++) {
-        if (x->rs.rules[r].kind != RULE_BANNED_WORD) continue;
-        const char *w = x->rs.rules[r].folded;
-        size_t k = 0;
-        while (w[k] && word_byte((unsigned char)w[k])) k++;
-        if (k > 1 && !w[k]) k--; /* one word: its inflections differ in the last letter */
-        if (k == 0) { /* starts with a non-word byte: no word to look up, test them all */
-            for (int s = 0; s < L->nslots; s++)
-                for (int g = 0; g < PB_LISTS; g++)
-                    for (unsigned i = 0; i < L->slots[s].n[g]; i++) {
-                        const pb_phrase_t *ph = &L->slots[s].items[g][i];
-                        if (phrase_has_banned(ph, w)) x->banned[ph->id >> 6] |= 1ull << (ph->id & 63);
-                    }
-            continue;
+/* Sets in `bits` the phrases of the language that hold word `w` (folded) or
+ * an inflection of it. Either kind of match (text_has_word, has_inflected)
+ * starts at a word of the phrase that begins with the word bytes `w` begins
+ * with (less the last letter of a one-word `w`, for inflections), so only
+ * the phrases of those words in the language's word list are tested. */
+static void mark_word(const pb_lang_t *L, const char *w, uint64_t *bits) {
+    size_t k = 0;
+    while (w[k] && word_byte((unsigned char)w[k])) k++;
+    if (k > 1 && !w[k]) k--; /* one word: its inflections differ in the last letter */
+    if (k == 0) { /* starts with a non-word byte: no word to look up, test them all */
+        for (int s = 0; s < L->nslots; s++)
+            for (int g = 0; g < PB_LISTS; g++)
+                for (unsigned i = 0; i < L->slots[s].n[g]; i++) {
+                    const pb_phrase_t *ph = &L->slots[s].items[g][i];
+                    if (phrase_has_banned(ph, w)) bits[ph->id >> 6] |= 1ull << (ph->id & 63);
+                }
+        return;
+    }
+    size_t lo, hi;
+    pb_words_with_prefix(L, w, k, &lo, &hi);
+    for (size_t j = lo; j < hi; j++)
+        for (unsigned q = 0; q < L->words[j].n; q++) {
+            unsigned id = L->postings[L->words[j].first + q];
+            if ((bits[id >> 6] >> (id & 63)) & 1u) continue;
+            if (phrase_has_banned(L->by_id[id], w)) bits[id >> 6] |= 1ull << (id & 63);
         }
-        size_t lo, hi;
-        pb_words_with_prefix(L, w, k, &lo, &hi);
-        for (size_t j = lo; j < hi; j++)
-            for (unsigned q = 0; q < L->words[j].n; q++) {
-                unsigned id = L->postings[L->words[j].first + q];
-                if ((x->banned[id >> 6] >> (id & 63)) & 1u) continue;
-                if (phrase_has_banned(L->by_id[id], w)) x->banned[id >> 6] |= 1ull << (id & 63);
-            }
+}
+
+static uint64_t *phrase_bits(ctx_t *x) {
+    return arena_alloc(&x->A, ((size_t)x->L->nphrases / 64 + 1) * sizeof(uint64_t));
+}
+
+/* extra_metadata.brand_voice_do_use: which brand_voice.do_use words the
+ * variants hold (any variant, inflections counted as banned words are) and
+ * which the phrase bank had no place for: reported, never forced into a
+ * sentence where they would not fit. */
+static void put_do_use(ctx_t *x, const variant_t *vs, int nvar, buf_t *out) {
+    size_t total = 1;
+    for (int i = 0; i < nvar; i++) {
+        const char *parts[3] = {vs[i].headline, vs[i].text, vs[i].cta};
+        for (int k = 0; k < 3; k++) total += (parts[k] ? strlen(parts[k]) : 0) + 1;
+    }
+    char *f = arena_alloc(&x->A, total); /* every variant, folded, a line each part */
+    size_t flen = 0;
+    for (int i = 0; f && i < nvar; i++) {
+        const char *parts[3] = {vs[i].headline, vs[i].text, vs[i].cta};
+        for (int k = 0; k < 3; k++) {
+            if (parts[k]) flen += text_fold(parts[k], strlen(parts[k]), f + flen);
+            f[flen++] = '\n';
+        }
+    }
+    if (f) f[flen] = '\0';
+    const str_list_t *du = &x->b->brand_voice.do_use;
+    for (int used = 1; used >= 0; used--) {
+        buf_puts(out, used ? ",\"brand_voice_do_use\":{\"used\":[" : "],\"missing\":[");
+        int first = 1;
+        for (size_t i = 0; i < du->n; i++) {
+            const char *w = x->do_use[i];
+            int has = f && *w && (text_has_word(f, flen, w, 1, 0) || has_inflected(f, w));
+            if (has != used) continue;
+            if (!first) buf_putc(out, ',');
+            first = 0;
+            buf_json_str(out, du->items[i]);
+        }
+    }
+    buf_puts(out, "]}");
+}
+
+/* Marks in x->banned the phrases a banned word rules out. -1: no memory. */
+static int mark_banned(ctx_t *x) {
+    if (!(x->banned = phrase_bits(x))) return -1;
+    for (size_t r = 0; r < x->rs.n; r++)
+        if (x->rs.rules[r].kind == RULE_BANNED_WORD) mark_word(x->L, x->rs.rules[r].folded, x->banned);
+    return 0;
+}
+
+/* Marks in x->liked the phrases that hold a word of brand_voice.do_use, and
+ * keeps the folded words for the report. -1: no memory. */
+static int mark_liked(ctx_t *x) {
+    const str_list_t *du = &x->b->brand_voice.do_use;
+    if (!(x->liked = phrase_bits(x))) return -1;
+    x->do_use = arena_alloc(&x->A, du->n * sizeof *x->do_use);
+    if (!x->do_use) return -1;
+    for (size_t i = 0; i < du->n; i++) {
+        size_t n = strlen(du->items[i]);
+        char *f = arena_alloc(&x->A, n + 1);
+        if (!f) return -1;
+        f[text_fold(du->items[i], n, f)] = '\0';
+        x->do_use[i] = f;
+        if (*f) mark_word(x->L, f, x->liked);
     }
     return 0;
 }
@@ -380,11 +439,43 @@ static size_t slot_count(const ctx_t *x, const pb_slot_t *s) {
  * register (tu / usted) only when the walk finds nothing else, and the
  * filtered list when a restriction rules out nearly everything. `reject`,
  * when set, is a further test (a headline that does not fit). */
+/* brand_voice.do_use: the usable phrases of the slot that hold one of its
+ * words, in list order (the tone's own first); variant vi takes the vi-th
+ * (a retry the one a lap further on), so each is written once per brief and
+ * the variants still differ. NULL when the slot has no such phrase left. */
+static const pb_phrase_t *pick_liked(ctx_t *x, const pb_slot_t *s, int vi, int attempt,
+                                     int (*reject)(ctx_t *, const pb_phrase_t *, void *), void *arg) {
+    size_t want = (size_t)vi + (size_t)attempt * (size_t)x->nvar, k = 0, n = slot_count(x, s);
+    for (size_t i = 0; i < n; i++) {
+        const pb_phrase_t *ph = slot_item(x, s, i);
+        if (!((x->liked[ph->id >> 6] >> (ph->id & 63)) & 1u)) continue;
+        if ((ph->flags & x->reg_block) || !phrase_ok(x, ph) || (reject && reject(x, ph, arg))) continue;
+        if (k++ == want) return ph;
+    }
+    return NULL;
+}
+
 static const pb_phrase_t *pick_if(ctx_t *x, int slot, int vi, int attempt,
                                   int (*reject)(ctx_t *, const pb_phrase_t *, void *), void *arg) {
     const pb_slot_t *s = &x->L->slots[slot];
     size_t n = slot_count(x, s);
     if (!n) return NULL;
+    if (x->liked) {
+        const pb_phrase_t *ph = pick_liked(x, s, vi, attempt, reject, arg);
+        if (ph) return ph;
+    }
+    /* the tone's own phrases first: walked alone, one lap per variant, so
+     * every variant speaks in the tone while its list lasts (the brief asked
+     * for that tone; creativity widens the rest of the walk) */
+    size_t nt = s->n[x->tone_list];
+    if (nt) {
+        walker_t wt = walk_init(salted(x, 3000u + (unsigned)slot, attempt), nt);
+        for (size_t j = (size_t)vi; j < nt; j += (size_t)x->nvar) {
+            const pb_phrase_t *ph = &s->items[x->tone_list][walk_at(&wt, (unsigned)j)];
+            if ((ph->flags & x->reg_block) || !phrase_ok(x, ph) || (reject && reject(x, ph, arg))) continue;
+            return ph;
+        }
+    }
     size_t pool = walk_pool(x, n);
     uint64_t h = salted(x, 1000u + (unsigned)slot, attempt);
     walker_t w0 = walk_init(h, pool);
@@ -1200,7 +1291,9 @@ int compose_output(const copy_data_t *d, const pb_lang_t *lang, const brief_t *b
     x->cand = arena_alloc(&x->A, (size_t)lang->nslots * sizeof *x->cand);
     if (!x->cand) { arena_free(&x->A); free(x); free(vs); return -1; }
     rules_build(&x->rs, d->rules, d->nlangs, lang->rules, b);
-    if (x->rs.n_banned && mark_banned(x) < 0) { arena_free(&x->A); free(x); free(vs); return -1; }
+    if ((x->rs.n_banned && mark_banned(x) < 0) || (b->brand_voice.do_use.n && mark_liked(x) < 0)) {
+        arena_free(&x->A); free(x); free(vs); return -1;
+    }
     x->emoji_ok = x->P->emoji && !x->rs.no_emoji;
     x->hashtags_ok = x->P->hashtags_max > 0 && !x->rs.no_hashtags;
     x->product_up = trimmed(x, b->product_description);
@@ -1322,7 +1415,9 @@ int compose_output(const copy_data_t *d, const pb_lang_t *lang, const brief_t *b
         if (i) buf_putc(out, ',');
         buf_json_str(out, dropped[i]);
     }
-    buf_puts(out, "]}}");
+    buf_putc(out, ']');
+    if (x->do_use) put_do_use(x, vs, nvar, out);
+    buf_puts(out, "}}");
     if (tokens) *tokens = words;
 
     buf_free(&text);

@@ -19,7 +19,7 @@ static const char *data_dir(void) {
 
 static int phrase_has(const pb_lang_t *L, const char *text) {
     for (int s = 0; s < L->nslots; s++)
-        for (int g = 0; g <= PB_GROUPS_MAX; g++)
+        for (int g = 0; g < PB_LISTS; g++)
             for (unsigned i = 0; i < L->slots[s].n[g]; i++)
                 if (strcmp(L->slots[s].items[g][i].text, text) == 0) return 1;
     return 0;
@@ -39,7 +39,7 @@ int main(void) {
     for (size_t l = 0; l < d->nlangs; l++) {
         const pb_lang_t *L = d->langs[l];
         for (int s = 0; s < L->nslots; s++)
-            for (int g = 0; g <= PB_GROUPS_MAX; g++)
+            for (int g = 0; g < PB_LISTS; g++)
                 for (unsigned i = 0; i < L->slots[s].n[g]; i++) {
                     const char *t = L->slots[s].items[g][i].text;
                     size_t n = strlen(t);
