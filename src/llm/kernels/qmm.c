@@ -44,6 +44,9 @@
 #ifndef K_PF_BYTES
 #define K_PF_BYTES 6144
 #endif
+#ifndef K_PF_HINT
+#define K_PF_HINT _MM_HINT_T0
+#endif
 #ifndef K_PF_LONG
 #define K_PF_LONG 1024
 #endif
@@ -125,7 +128,7 @@ AI K_AVX512 __m512i w_q4(const block_q4_0 *a, int two) {
         __m512 dw[4];                                                                                       \
         const size_t pb = (size_t)p_ * (Q4 ? 2 * sizeof(block_q4_0) : 2 * sizeof(block_q8_0));             \
         if (pf)                                                                                             \
-            for (int r = 0; r < NR; r++) _mm_prefetch((const char *)(w + (size_t)r * rb + pb + pf), _MM_HINT_T0); \
+            for (int r = 0; r < NR; r++) _mm_prefetch((const char *)(w + (size_t)r * rb + pb + pf), K_PF_HINT); \
         for (int r = 0; r < NR; r++) {                                                                      \
             if (Q4) {                                                                                       \
                 const block_q4_0 *a = (const block_q4_0 *)(w + (size_t)r * rb) + 2 * p_;                    \
@@ -173,7 +176,7 @@ AI K_AVX512 void mk_f16(const unsigned char *w, size_t rb, const float *x, int l
         __m512 wv[4];
         if (pf && (k & 31) == 0)
             for (int r = 0; r < NR; r++)
-                _mm_prefetch((const char *)(w + (size_t)r * rb + (size_t)k * 2 + pf), _MM_HINT_T0);
+                _mm_prefetch((const char *)(w + (size_t)r * rb + (size_t)k * 2 + pf), K_PF_HINT);
         for (int r = 0; r < NR; r++)
             wv[r] = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((const uint16_t *)(w + (size_t)r * rb) + k)));
         for (int j = 0; j < NV; j++) {
@@ -203,7 +206,14 @@ AI K_AVX512 void mk_f16(const unsigned char *w, size_t rb, const float *x, int l
 #define Q_ARGS const unsigned char *w, size_t rb, const unsigned char *xp, size_t xs, int nb, float *y, int ldy, size_t pf
 #define Q_CALL(NR, NV, Q4) mk_q(w, rb, xp, xs, nb, y, ldy, pf, NR, NV, Q4)
 #define Q_SHAPES(NAME, Q4)                                                                           \
-    K_AVX512 static void NAME##_4x1(Q_ARGS) { Q_CALL(4, 1, Q4); }                                  \
+    K_AVX512 static void NAME##_4xv(Q_ARGS, int nv) {                                              \
+        switch (nv) {                                                                              \
+        case 1: Q_CALL(4, 1, Q4); break;                                                           \
+        case 2: Q_CALL(4, 2, Q4); break;                                                           \
+        case 3: Q_CALL(4, 3, Q4); break;                                                           \
+        default: Q_CALL(4, 4, Q4); break;                                                          \
+        }                                                                                          \
+    }                                                                                              \
     K_AVX512 static void NAME##_2xv(Q_ARGS, int nv) {                                              \
         switch (nv) {                                                                              \
         case 1: Q_CALL(2, 1, Q4); break;                                                           \
@@ -243,9 +253,9 @@ K_AVX512 void k_qmm_avx512(ggml_type_t type, const void *w, size_t rb, int r0, i
         const unsigned char *xj = xb + (size_t)j0 * xs;
         float *yj = y + (size_t)j0 * ldy;
         int r = r0;
-        if (nv == 1)
+        if (nv <= 4)
             for (; r + 4 <= r1; r += 4)
-                (q4 ? q4_4x1 : q8_4x1)(wb + (size_t)r * rb, rb, xj, xs, nb, yj + r, ldy, pf);
+                (q4 ? q4_4xv : q8_4xv)(wb + (size_t)r * rb, rb, xj, xs, nb, yj + r, ldy, pf, nv);
         for (; r + 2 <= r1; r += 2)
             (q4 ? q4_2xv : q8_2xv)(wb + (size_t)r * rb, rb, xj, xs, nb, yj + r, ldy, pf, nv);
         for (; r < r1; r++) (q4 ? q4_1xv : q8_1xv)(wb + (size_t)r * rb, rb, xj, xs, nb, yj + r, ldy, pf, nv);
