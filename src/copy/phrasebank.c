@@ -27,9 +27,56 @@ typedef struct loader {
     const char *path;
     char *err;
     size_t errsz;
-    const char **reg[2];   /* "register" words (normalised): informal, formal */
-    int nreg[2];
+    const char **reg[2];   /* "register" words (normalised): informal, formal; the
+                              one-word ones sorted first ([0, nreg1)), then the rest */
+    int nreg[2], nreg1[2];
 } loader_t;
+
+static int str_cmp(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
+
+static int reg_byte(unsigned char c) { /* a word byte as text_has_word() reads folded text */
+    return c >= 0x80 || (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+}
+
+/* 1 when folded phrase `f` has a word of register list r. Each word of the
+ * phrase is looked up in the sorted one-word list (a phrase bank has tens
+ * of thousands of phrases and a register list dozens of words); words with
+ * spaces are searched the slow way. */
+static int has_register_word(const loader_t *L, int r, const char *f) {
+    char w[64];
+    for (const char *p = f; *p;) {
+        if (!reg_byte((unsigned char)*p)) { p++; continue; }
+        const char *e = p;
+        while (*e && reg_byte((unsigned char)*e)) e++;
+        size_t n = (size_t)(e - p);
+        if (n < sizeof w) {
+            memcpy(w, p, n);
+            w[n] = '\0';
+            const char *key = w;
+            if (bsearch(&key, L->reg[r], (size_t)L->nreg1[r], sizeof *L->reg[r], str_cmp)) return 1;
+        }
+        p = e;
+    }
+    for (int m = L->nreg1[r]; m < L->nreg[r]; m++)
+        if (text_has_word(f, strlen(f), L->reg[r][m], 0, 0)) return 1;
+    return 0;
+}
+
+/* Orders a register list for has_register_word(): one-word entries sorted, first. */
+static void register_sort(loader_t *L, int r) {
+    int k = 0;
+    for (int m = 0; m < L->nreg[r]; m++) {
+        const char *w = L->reg[r][m];
+        int one = *w != '\0';
+        for (const char *q = w; *q && one; q++) one = reg_byte((unsigned char)*q);
+        if (one) {
+            L->reg[r][m] = L->reg[r][k];
+            L->reg[r][k++] = w;
+        }
+    }
+    L->nreg1[r] = k;
+    qsort(L->reg[r], (size_t)k, sizeof *L->reg[r], str_cmp);
+}
 
 static char *dup_str(loader_t *L, const char *s) {
     char *p = arena_strdup(&L->d->arena, s);
@@ -173,8 +220,7 @@ static int load_phrases(loader_t *L, pb_lang_t *lang, const char *where, const j
                         (text_has_emoji(t, len) ? PB_F_EMOJI : 0) |
                         (lang->rules && rules_has_price(lang->rules, t, len) ? PB_F_PRICE : 0);
             for (int r = 0; r < 2; r++)
-                for (int m = 0; m < L->nreg[r]; m++)
-                    if (text_has_word(f, strlen(f), L->reg[r][m], 0, 0)) { ph->flags |= r ? PB_F_FORMAL : PB_F_INFORMAL; break; }
+                if (L->nreg[r] && has_register_word(L, r, f)) ph->flags |= r ? PB_F_FORMAL : PB_F_INFORMAL;
         }
     }
     *out = items;
@@ -339,7 +385,7 @@ static int load_lang(copy_data_t *d, const char *dir, const char *code, char *er
     char path[1024], rpath[1024];
     snprintf(path, sizeof path, "%s/%s/phrases.json", dir, code);
     snprintf(rpath, sizeof rpath, "%s/%s/restrictions.json", dir, code);
-    loader_t L = {d, path, err, errsz, {NULL, NULL}, {0, 0}};
+    loader_t L = {d, path, err, errsz, {NULL, NULL}, {0, 0}, {0, 0}};
     pb_lang_t *lang = arena_alloc(&d->arena, sizeof *lang);
     if (!lang) { snprintf(err, errsz, "%s: out of memory", path); return -1; }
     snprintf(lang->code, sizeof lang->code, "%s", code);
@@ -349,7 +395,7 @@ static int load_lang(copy_data_t *d, const char *dir, const char *code, char *er
     d->nlangs++;
 
     json_error_t je;
-    json_t *root = json_load_file(path, 0, &je);
+    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
     if (!root) { snprintf(err, errsz, "%s: line %d: %s", path, je.line, je.text); return -1; }
     int rc = -1;
     const char *gnames[PB_GROUPS_MAX];
@@ -366,6 +412,11 @@ static int load_lang(copy_data_t *d, const char *dir, const char *code, char *er
     json_object_foreach((json_t *)tg, key, val) {
         int g = ++lang->ngroups;
         if (strcmp(key, "any") == 0) { snprintf(err, errsz, "%s: 'tone_groups': \"any\" is reserved", path); goto out; }
+        if (tone_from_name(key) >= 0) { /* a slot key must say one thing: the group or the tone */
+            snprintf(err, errsz, "%s: 'tone_groups.%s': a group may not have a tone's name (slot keys name tones too); "
+                     "rename the group", path, key);
+            goto out;
+        }
         if (!(gnames[g - 1] = dup_str(&L, key))) goto out;
         if (!json_is_array(val)) { snprintf(err, errsz, "%s: 'tone_groups.%s' must be an array of tone names", path, key); goto out; }
         for (size_t i = 0; i < json_array_size(val); i++) {
@@ -400,6 +451,7 @@ static int load_lang(copy_data_t *d, const char *dir, const char *code, char *er
             snprintf(w, sizeof w, "register.%s", names[r]);
             L.reg[r] = arena_alloc(&d->arena, (json_array_size(a) + 1) * sizeof *L.reg[r]);
             if (!L.reg[r] || load_str_array(&L, w, a, L.reg[r], 0, &L.nreg[r], 1) < 0) goto out;
+            register_sort(&L, r);
         }
         lang->has_register = 1;
     }
@@ -514,9 +566,9 @@ out:
 static int load_platforms(copy_data_t *d, const char *dir, char *err, size_t errsz) {
     char path[1024];
     snprintf(path, sizeof path, "%s/platforms.json", dir);
-    loader_t L = {d, path, err, errsz, {NULL, NULL}, {0, 0}};
+    loader_t L = {d, path, err, errsz, {NULL, NULL}, {0, 0}, {0, 0}};
     json_error_t je;
-    json_t *root = json_load_file(path, 0, &je);
+    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
     if (!root) { snprintf(err, errsz, "%s: line %d: %s", path, je.line, je.text); return -1; }
     int rc = -1;
     for (int p = 0; p < PLATFORM__COUNT; p++) {

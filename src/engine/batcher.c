@@ -14,6 +14,7 @@ typedef struct ticket {
     engine_item_t *items;
     size_t n;
     int done;
+    double t0;            /* when the engine took it (continuous mode) */
 } ticket_t;
 
 struct batcher {
@@ -39,8 +40,57 @@ static void report(engine_t *e, const engine_item_t *items, size_t n, double sec
     metrics_engine(e->name, n, errors, tokens, seconds);
 }
 
+/* ---- continuous mode: the queue as an engine feed ----------------------- */
+
+static size_t feed_take(engine_feed_t *f, size_t room, int idle, engine_item_t **items, void **tag) {
+    batcher_t *b = f->ctx;
+    size_t n = 0;
+    pthread_mutex_lock(&b->mu);
+    ticket_t *t = b->head;
+    if (t && (idle || t->n <= room)) {
+        b->head = t->next;
+        if (!b->head) b->tail = NULL;
+        t->next = NULL;
+        t->t0 = now_mono();
+        *items = t->items;
+        *tag = t;
+        n = t->n;
+        b->batches++;
+        b->items += n;
+    }
+    pthread_mutex_unlock(&b->mu);
+    return n;
+}
+
+static void feed_done(engine_feed_t *f, void *tag) {
+    batcher_t *b = f->ctx;
+    ticket_t *t = tag;
+    report(b->engine, t->items, t->n, now_mono() - t->t0);
+    pthread_mutex_lock(&b->mu);
+    t->done = 1;
+    pthread_cond_broadcast(&b->done);
+    pthread_mutex_unlock(&b->mu);
+}
+
+static void *dispatch_feed(batcher_t *b) {
+    engine_feed_t feed = {feed_take, feed_done, b};
+    pthread_mutex_lock(&b->mu);
+    for (;;) {
+        while (!b->head && !b->stopping) pthread_cond_wait(&b->work, &b->mu);
+        if (!b->head && b->stopping) break;
+        pthread_mutex_unlock(&b->mu);
+        /* returns once nothing waits and nothing runs; the lock is not held
+         * meanwhile, so requests queue up and are taken between steps */
+        b->engine->run_feed(b->engine, &feed, b->batch_size);
+        pthread_mutex_lock(&b->mu);
+    }
+    pthread_mutex_unlock(&b->mu);
+    return NULL;
+}
+
 static void *dispatch(void *arg) {
     batcher_t *b = arg;
+    if (b->engine->run_feed) return dispatch_feed(b);
     engine_item_t *batch = NULL;
     size_t cap = 0;
     pthread_mutex_lock(&b->mu);
@@ -111,7 +161,7 @@ batcher_t *batcher_create(engine_t *e, const atomic_int *batch_size) {
 
 void batcher_run(batcher_t *b, engine_item_t *items, size_t n) {
     if (n == 0) return;
-    ticket_t t = {NULL, items, n, 0};
+    ticket_t t = {NULL, items, n, 0, 0.0};
     pthread_mutex_lock(&b->mu);
     if (b->tail) b->tail->next = &t;
     else b->head = &t;

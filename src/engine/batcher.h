@@ -6,7 +6,12 @@
  * is queued, up to the batch size, and runs it as one engine call. Under
  * light load a batch is one request (no waiting for company); under heavy
  * load batches fill up to the batch size: the size adapts to the load.
- * A request's items always stay together in one call and keep their order. */
+ * A request's items always stay together in one call and keep their order.
+ *
+ * When the engine has run_feed (engine.h), the dispatcher does not cut
+ * batches: it hands the engine its queue as a feed, the engine admits
+ * waiting requests between decode steps while there is room, and each
+ * request returns as soon as its own items are done (continuous batching). */
 #ifndef COPYD_ENGINE_BATCHER_H
 #define COPYD_ENGINE_BATCHER_H
 

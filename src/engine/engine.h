@@ -16,6 +16,7 @@
 #ifndef COPYD_ENGINE_ENGINE_H
 #define COPYD_ENGINE_ENGINE_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include "api/brief.h"
@@ -42,6 +43,25 @@ typedef struct engine_item {
     const char *engine_used; /* out: set by the registry (engines.h) */
 } engine_item_t;
 
+/* Continuous batching. An engine that decodes many sequences per step can
+ * admit new requests between two steps of the ones it is running, and hand
+ * each request back the moment its own items are done, instead of running
+ * fixed batches that start and end together. The batcher (batcher.h) is the
+ * usual feed: its queue of waiting requests.
+ *   take()  the next waiting request when its items fit in `room` (or, with
+ *           `idle` set, the engine running nothing, whatever its size):
+ *           returns its item count and sets *items and *tag; 0 when none
+ *           waits or none fits. Never blocks.
+ *   done()  request `tag` is finished: each of its items has its status and
+ *           output. After done() the engine never touches those items again.
+ * The items stay valid until done(). */
+typedef struct engine_feed engine_feed_t;
+struct engine_feed {
+    size_t (*take)(engine_feed_t *f, size_t room, int idle, engine_item_t **items, void **tag);
+    void (*done)(engine_feed_t *f, void *tag);
+    void *ctx;
+};
+
 typedef struct engine engine_t;
 struct engine {
     const char *name;                 /* "template", "llm", "remote" */
@@ -55,6 +75,11 @@ struct engine {
     /* 1 when concurrent requests should be joined into one generate() call
      * (see batcher.h); the registry then runs it through a batcher. */
     int joins_batches;
+    /* Optional (NULL otherwise): runs requests from `feed` until it has none
+     * waiting and none running, admitting them while it decodes, at most
+     * `*batch_size` items at a time (read at every admission, so a run-time
+     * change applies at once). Engines with it join batches continuously. */
+    void (*run_feed)(engine_t *e, engine_feed_t *feed, const atomic_int *batch_size);
 };
 
 /* 1 when `e` lists `lang`. */

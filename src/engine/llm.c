@@ -222,6 +222,11 @@ typedef struct job {
     unsigned tokens;
     int failed;
     char why[200];
+    /* scheduling (run_feed) */
+    struct req *req;     /* the request it belongs to */
+    int attempt;         /* round of sampling: 0, then retries of failed variants */
+    int live;            /* sequences of this round still decoding */
+    double t0;           /* admitted at */
 } job_t;
 
 static void seq_free(seq_t *q) {
@@ -294,51 +299,74 @@ static int seq_start(llm_impl_t *m, job_t *j, int v, int attempt, seq_t *q) {
     return 0;
 }
 
-/* Decodes every sequence to its end, all of them advancing together: one
- * pass over the weights per step for the whole set (llm_eval_batch). */
-static void decode_all(llm_impl_t *m, seq_t *seqs, size_t n) {
-    const llm_config_t *c = llm_model_config(m->model);
-    llm_state_t **states = malloc(n * sizeof *states);
-    int32_t *toks = malloc(n * sizeof *toks);
-    size_t *who = malloc(n * sizeof *who);
-    float *logits = malloc(n * sizeof(float) * (size_t)c->n_vocab);
-    char piece[512];
-    if (!states || !toks || !who || !logits) goto out;
-    for (;;) {
-        size_t k = 0;
-        for (size_t i = 0; i < n; i++) {
-            seq_t *q = &seqs[i];
-            if (q->done) continue;
-            int id = llm_sampler_sample(q->smp, q->logits, q->hist, q->nh, &q->job->mask);
-            if (id < 0 || tokenizer_is_eog(m->tok, id) || q->made >= m->max_tokens || q->nh >= q->job->n_ctx) {
-                q->done = 1;
-                continue;
-            }
-            q->hist[q->nh++] = id;
-            q->made++;
-            buf_append(&q->text, piece, detok_push(m->tok, &q->dt, id, piece, sizeof piece));
-            if ((q->text.p && strstr(q->text.p, "\n\n\n")) || q->nh >= q->job->n_ctx || q->made >= m->max_tokens) {
-                q->done = 1;
-                continue;
-            }
-            states[k] = q->st;
-            toks[k] = id;
-            who[k++] = i;
-        }
-        if (k == 0) break;
-        if (llm_eval_batch(m->model, states, toks, (int)k, logits) < 0) {
-            for (size_t i = 0; i < k; i++) seqs[who[i]].done = 1;
-            break;
-        }
-        for (size_t i = 0; i < k; i++)
-            memcpy(seqs[who[i]].logits, logits + i * (size_t)c->n_vocab, sizeof(float) * (size_t)c->n_vocab);
+/* Buffers of one decode step, grown to the number of live sequences. */
+typedef struct step_buf {
+    llm_state_t **states;
+    int32_t *toks;
+    size_t *who;
+    float *logits;
+    size_t cap;
+} step_buf_t;
+
+static void step_buf_free(step_buf_t *sb) {
+    free(sb->states);
+    free(sb->toks);
+    free(sb->who);
+    free(sb->logits);
+    memset(sb, 0, sizeof *sb);
+}
+
+static int step_buf_fit(step_buf_t *sb, size_t n, int n_vocab) {
+    if (n <= sb->cap) return 0;
+    step_buf_t nb = {malloc(n * sizeof *nb.states), malloc(n * sizeof *nb.toks), malloc(n * sizeof *nb.who),
+                     malloc(n * sizeof(float) * (size_t)n_vocab), n};
+    if (!nb.states || !nb.toks || !nb.who || !nb.logits) {
+        step_buf_free(&nb);
+        return -1;
     }
-    for (size_t i = 0; i < n; i++) buf_append(&seqs[i].text, piece, detok_flush(&seqs[i].dt, piece, sizeof piece));
-out:
-    free(states);
-    free(toks);
-    free(who);
-    free(logits);
+    step_buf_free(sb);
+    *sb = nb;
+    return 0;
+}
+
+/* One step for every live sequence: each samples its next token from its
+ * last logits (and ends at an end-of-generation token, a blank-line run or
+ * its limits); the rest advance together, one pass over the weights for all
+ * of them (llm_eval_batch). Finished sequences get q->done. */
+static void decode_step(llm_impl_t *m, seq_t **seqs, size_t n, step_buf_t *sb) {
+    const llm_config_t *c = llm_model_config(m->model);
+    char piece[512];
+    if (step_buf_fit(sb, n, c->n_vocab) < 0) {
+        for (size_t i = 0; i < n; i++) seqs[i]->done = 1;
+        return;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        seq_t *q = seqs[i];
+        if (q->done) continue;
+        int id = llm_sampler_sample(q->smp, q->logits, q->hist, q->nh, &q->job->mask);
+        if (id < 0 || tokenizer_is_eog(m->tok, id) || q->made >= m->max_tokens || q->nh >= q->job->n_ctx) {
+            q->done = 1;
+            continue;
+        }
+        q->hist[q->nh++] = id;
+        q->made++;
+        buf_append(&q->text, piece, detok_push(m->tok, &q->dt, id, piece, sizeof piece));
+        if ((q->text.p && strstr(q->text.p, "\n\n\n")) || q->nh >= q->job->n_ctx || q->made >= m->max_tokens) {
+            q->done = 1;
+            continue;
+        }
+        sb->states[k] = q->st;
+        sb->toks[k] = id;
+        sb->who[k++] = i;
+    }
+    if (k == 0) return;
+    if (llm_eval_batch(m->model, sb->states, sb->toks, (int)k, sb->logits) < 0) {
+        for (size_t i = 0; i < k; i++) seqs[sb->who[i]]->done = 1;
+        return;
+    }
+    for (size_t i = 0; i < k; i++)
+        memcpy(seqs[sb->who[i]]->logits, sb->logits + i * (size_t)c->n_vocab, sizeof(float) * (size_t)c->n_vocab);
 }
 
 /* Parses and checks a finished sequence into its brief's variant slot. */
@@ -394,63 +422,203 @@ static void job_free(job_t *j) {
     if (j->mask_ok) llm_mask_free(&j->mask);
 }
 
-/* Every variant of every brief of the batch is decoded together; variants
- * that break a rule are sampled again (new seed), up to
- * LLM_ENGINE_ATTEMPTS rounds, again all together. */
-static void generate_items(llm_impl_t *m, engine_item_t **items, size_t n) {
-    double t0 = now_mono();
-    job_t *jobs = calloc(n, sizeof *jobs);
-    if (!jobs) {
-        for (size_t i = 0; i < n; i++) items[i]->status = ENGINE_ERR_INTERNAL;
-        return;
+/* ---- scheduling: continuous batching ---------------------------------------
+ *
+ * run_feed() keeps one set of live sequences, every variant of every brief
+ * admitted so far, and advances them all one token per step. Between two
+ * steps it admits the requests that are waiting (while the items running
+ * stay within the batch size): each brief's prompt is prefilled once and
+ * copied into one sequence per variant, which join the running set. When
+ * the last sequence of a brief's round ends, the variants that broke a rule
+ * are sampled again (new seed) in the same running set, up to
+ * LLM_ENGINE_ATTEMPTS rounds; then the brief's answer is written and, once
+ * all its request's items are done, the request is handed back at once,
+ * whatever else is still decoding. generate() is the same loop over one
+ * fixed batch. */
+
+typedef struct req {
+    void *tag;
+    engine_item_t *items;
+    size_t n, left;      /* items, items not finished yet */
+} req_t;
+
+typedef struct sched {
+    llm_impl_t *m;
+    engine_feed_t *feed;
+    seq_t **seqs;        /* live sequences */
+    size_t ns, cap;
+    size_t active;       /* admitted items not finished */
+    step_buf_t sb;
+} sched_t;
+
+static void item_done(sched_t *S, req_t *r) {
+    S->active--;
+    if (--r->left == 0) {
+        S->feed->done(S->feed, r->tag);
+        free(r);
     }
-    size_t total = 0;
-    for (size_t i = 0; i < n; i++) {
-        jobs[i].item = items[i];
-        if (job_prepare(m, &jobs[i]) < 0) {
-            jobs[i].failed = 1;
-            items[i]->status = ENGINE_ERR_INTERNAL;
-            snprintf(items[i]->err_message, sizeof items[i]->err_message, "%s",
-                     jobs[i].why[0] ? jobs[i].why : "out of memory");
+}
+
+static int seq_push(sched_t *S, seq_t *q) {
+    if (S->ns == S->cap) {
+        size_t nc = S->cap ? 2 * S->cap : 16;
+        seq_t **ns = realloc(S->seqs, nc * sizeof *ns);
+        if (!ns) return -1;
+        S->seqs = ns;
+        S->cap = nc;
+    }
+    S->seqs[S->ns++] = q;
+    return 0;
+}
+
+/* Starts a round: one sequence per variant not yet accepted. Returns how
+ * many started; out of memory marks the job failed. */
+static int round_start(sched_t *S, job_t *j) {
+    int started = 0;
+    for (int v = 0; v < j->nvar; v++) {
+        if (j->ok[v]) continue;
+        seq_t *q = calloc(1, sizeof *q);
+        if (!q || seq_start(S->m, j, v, j->attempt, q) < 0 || seq_push(S, q) < 0) {
+            if (q) seq_free(q);
+            free(q);
+            j->failed = 1;
+            snprintf(j->why, sizeof j->why, "out of memory");
+            break; /* the ones started run out; the brief then fails */
+        }
+        started++;
+    }
+    j->live += started;
+    return started;
+}
+
+/* A brief whose round ended: another round for its failed variants, or its
+ * answer (or error) and the end of the item. */
+static void job_round_end(sched_t *S, job_t *j) {
+    int all_ok = !j->failed;
+    for (int v = 0; all_ok && v < j->nvar; v++) all_ok &= j->ok[v];
+    if (!j->failed && !all_ok && j->attempt + 1 < LLM_ENGINE_ATTEMPTS) {
+        j->attempt++;
+        if (round_start(S, j) > 0) return;
+    }
+    engine_item_t *it = j->item;
+    if (all_ok) {
+        job_output(S->m, j, now_mono() - j->t0);
+    } else {
+        it->status = j->failed ? ENGINE_ERR_INTERNAL : ENGINE_ERR_UNAVAILABLE;
+        snprintf(it->err_message, sizeof it->err_message, "%s", j->why[0] ? j->why : "out of memory");
+        it->tokens = j->tokens;
+    }
+    req_t *r = j->req;
+    job_free(j);
+    free(j);
+    item_done(S, r);
+}
+
+/* 1 when the item can go to the model; otherwise its error is set. */
+static int item_admissible(engine_t *e, engine_item_t *it) {
+    llm_impl_t *m = e->impl;
+    it->output = NULL;
+    it->tokens = 0;
+    if (!m->ready) {
+        it->status = ENGINE_ERR_UNAVAILABLE;
+        snprintf(it->err_message, sizeof it->err_message, "%.250s", m->reason);
+        return 0;
+    }
+    if (!engine_speaks(e, it->brief->language)) {
+        char langs[128];
+        engine_language_list(e, langs, sizeof langs);
+        it->status = ENGINE_ERR_LANGUAGE;
+        snprintf(it->err_field, sizeof it->err_field, "language");
+        snprintf(it->err_message, sizeof it->err_message, "engine 'llm' cannot write language '%s'; it writes: %s",
+                 it->brief->language, langs);
+        return 0;
+    }
+    return 1;
+}
+
+/* Takes every waiting request that fits (any one when nothing runs),
+ * prefills its briefs and puts their first round in the running set. */
+static void admit(engine_t *e, sched_t *S, const atomic_int *batch_size) {
+    for (;;) {
+        int limit = atomic_load(batch_size);
+        size_t lim = limit > 0 ? (size_t)limit : 1;
+        size_t room = S->active < lim ? lim - S->active : 0;
+        if (!room && S->active) return;
+        engine_item_t *items;
+        void *tag;
+        size_t n = S->feed->take(S->feed, room, S->active == 0, &items, &tag);
+        if (!n) return;
+        req_t *r = calloc(1, sizeof *r);
+        if (!r) { /* no memory to track it: answer it at once */
+            for (size_t i = 0; i < n; i++) {
+                items[i].output = NULL;
+                items[i].status = ENGINE_ERR_INTERNAL;
+                snprintf(items[i].err_message, sizeof items[i].err_message, "out of memory");
+            }
+            S->feed->done(S->feed, tag);
             continue;
         }
-        total += (size_t)jobs[i].nvar;
-    }
-    seq_t *seqs = calloc(total ? total : 1, sizeof *seqs);
-    for (int attempt = 0; seqs && attempt < LLM_ENGINE_ATTEMPTS; attempt++) {
-        size_t ns = 0;
-        for (size_t i = 0; i < n; i++)
-            for (int v = 0; !jobs[i].failed && v < jobs[i].nvar; v++)
-                if (!jobs[i].ok[v] && seq_start(m, &jobs[i], v, attempt, &seqs[ns++]) < 0) {
-                    jobs[i].failed = 1;
-                    snprintf(jobs[i].why, sizeof jobs[i].why, "out of memory");
-                }
-        if (ns == 0) break;
-        decode_all(m, seqs, ns);
-        for (size_t k = 0; k < ns; k++) {
-            if (!seqs[k].job->failed) seq_finish(m, &seqs[k]);
-            seq_free(&seqs[k]);
+        r->tag = tag;
+        r->items = items;
+        r->n = r->left = n;
+        S->active += n;
+        for (size_t i = 0; i < n; i++) {
+            engine_item_t *it = &items[i];
+            if (!item_admissible(e, it)) {
+                item_done(S, r);
+                continue;
+            }
+            job_t *j = calloc(1, sizeof *j);
+            if (!j) {
+                it->status = ENGINE_ERR_INTERNAL;
+                snprintf(it->err_message, sizeof it->err_message, "out of memory");
+                item_done(S, r);
+                continue;
+            }
+            j->item = it;
+            j->req = r;
+            j->t0 = now_mono();
+            if (job_prepare(S->m, j) < 0) {
+                it->status = ENGINE_ERR_INTERNAL;
+                snprintf(it->err_message, sizeof it->err_message, "%s", j->why[0] ? j->why : "out of memory");
+                job_free(j);
+                free(j);
+                item_done(S, r);
+                continue;
+            }
+            if (round_start(S, j) <= 0) job_round_end(S, j);
         }
     }
-    for (size_t i = 0; i < n; i++) {
-        job_t *j = &jobs[i];
-        if (j->failed && items[i]->status == ENGINE_ERR_INTERNAL) {
-            job_free(j);
-            continue;
+}
+
+static void llm_run_feed(engine_t *e, engine_feed_t *feed, const atomic_int *batch_size) {
+    sched_t S = {.m = e->impl, .feed = feed};
+    for (;;) {
+        admit(e, &S, batch_size);
+        if (S.ns == 0) break; /* nothing waits, nothing runs */
+        decode_step(S.m, S.seqs, S.ns, &S.sb);
+        /* retire finished sequences; a round's last one ends its brief's
+         * round, which may push the next round's sequences past n */
+        size_t n = S.ns, w = 0;
+        for (size_t i = 0; i < n; i++) {
+            seq_t *q = S.seqs[i];
+            if (!q->done) {
+                S.seqs[w++] = q;
+                continue;
+            }
+            char piece[512];
+            buf_append(&q->text, piece, detok_flush(&q->dt, piece, sizeof piece));
+            job_t *j = q->job;
+            if (!j->failed) seq_finish(S.m, q);
+            seq_free(q);
+            free(q);
+            if (--j->live == 0) job_round_end(&S, j);
         }
-        int all_ok = !j->failed;
-        for (int v = 0; all_ok && v < j->nvar; v++) all_ok &= j->ok[v];
-        if (all_ok) {
-            job_output(m, j, now_mono() - t0);
-        } else {
-            items[i]->status = j->failed ? ENGINE_ERR_INTERNAL : ENGINE_ERR_UNAVAILABLE;
-            snprintf(items[i]->err_message, sizeof items[i]->err_message, "%s", j->why);
-            items[i]->tokens = j->tokens;
-        }
-        job_free(j);
+        for (size_t k = n; k < S.ns; k++) S.seqs[w++] = S.seqs[k];
+        S.ns = w;
     }
-    free(seqs);
-    free(jobs);
+    free(S.seqs);
+    step_buf_free(&S.sb);
 }
 
 /* ---- engine interface ---------------------------------------------------- */
@@ -461,32 +629,35 @@ static int llm_ready(engine_t *e, char *why, size_t whysz) {
     return m->ready;
 }
 
+/* generate(): the scheduler over one fixed batch, handed over at once. */
+typedef struct array_feed {
+    engine_item_t *items;
+    size_t n;
+    int taken;
+} array_feed_t;
+
+static size_t array_take(engine_feed_t *f, size_t room, int idle, engine_item_t **items, void **tag) {
+    (void)room;
+    (void)idle;
+    array_feed_t *a = f->ctx;
+    if (a->taken || !a->n) return 0;
+    a->taken = 1;
+    *items = a->items;
+    *tag = NULL;
+    return a->n;
+}
+
+static void array_done(engine_feed_t *f, void *tag) {
+    (void)f;
+    (void)tag;
+}
+
 static void llm_generate(engine_t *e, engine_item_t *items, size_t n) {
-    llm_impl_t *m = e->impl;
-    engine_item_t **todo = malloc((n ? n : 1) * sizeof *todo);
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        items[i].output = NULL;
-        items[i].tokens = 0;
-        if (!m->ready) {
-            items[i].status = ENGINE_ERR_UNAVAILABLE;
-            snprintf(items[i].err_message, sizeof items[i].err_message, "%.250s", m->reason);
-        } else if (!engine_speaks(e, items[i].brief->language)) {
-            char langs[128];
-            engine_language_list(e, langs, sizeof langs);
-            items[i].status = ENGINE_ERR_LANGUAGE;
-            snprintf(items[i].err_field, sizeof items[i].err_field, "language");
-            snprintf(items[i].err_message, sizeof items[i].err_message,
-                     "engine 'llm' cannot write language '%s'; it writes: %s", items[i].brief->language, langs);
-        } else if (todo) {
-            todo[k++] = &items[i];
-        } else {
-            items[i].status = ENGINE_ERR_INTERNAL;
-            snprintf(items[i].err_message, sizeof items[i].err_message, "out of memory");
-        }
-    }
-    if (k) generate_items(m, todo, k);
-    free(todo);
+    array_feed_t a = {items, n, 0};
+    engine_feed_t feed = {array_take, array_done, &a};
+    atomic_int all;
+    atomic_init(&all, (int)n);
+    llm_run_feed(e, &feed, &all);
 }
 
 static void llm_destroy(engine_t *e) {
@@ -511,6 +682,7 @@ engine_t *llm_engine_create(const llm_engine_options_t *opt) {
     e->impl = m;
     e->ready = llm_ready;
     e->generate = llm_generate;
+    e->run_feed = llm_run_feed;
     e->destroy = llm_destroy;
     e->joins_batches = 1; /* concurrent requests share decode passes */
     e->models = m->models;

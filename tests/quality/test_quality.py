@@ -38,6 +38,17 @@ GRAMMAR_MAX_PER_100 = 1.0     # French grammar errors per 100 words (typography 
 JACCARD_MAX = 0.6             # word-bigram Jaccard similarity between two variants of one brief
 FRAME_REUSE_TARGET = 0.10     # share of sentences whose frame appears in >= FRAME_BRIEFS briefs
 FRAME_BRIEFS = 3
+# The tone sweep: the first SWEEP_BASES briefs of each language are also run
+# under each of the 20 tones of SPEC section 2 (spelling, grammar, rules and
+# limits checked on all of them; they are left out of the frame figure, which
+# is about different briefs). TONE_SHARED_MAX bounds the share of a tone's
+# sentences that another tone of the same brief also writes: tones that read
+# alike share most of their sentences.
+SWEEP_BASES = 2
+TONE_SHARED_MAX = 0.5
+TONES = ["assertive", "casual", "formal", "humorous", "informative", "inspirational", "professional", "witty",
+         "urgent", "emotional", "friendly", "authoritative", "conversational", "persuasive", "storytelling",
+         "educational", "motivational", "empathetic", "confident", "playful"]
 
 # Total characters of the post as published (headline, text, call to action,
 # hashtag line joined by blank lines), per platform.
@@ -192,6 +203,7 @@ class Checker:
     def _new_stats():
         return {"briefs": 0, "skipped": 0, "errors": 0, "variants": 0, "restriction_fail": 0,
                 "platform_fail": 0, "kp_total": 0, "kp_present": 0, "kp_dropped": 0,
+                "sweep_briefs": 0, "tone_sent": 0, "tone_shared": 0, "tone_worst": (0.0, ""),
                 "spell_words": 0, "spell_bad": 0, "spell_skipped": None, "bad_words": {},
                 "gram_words": 0, "gram_errors": 0, "gram_skipped": None, "jaccard_max": 0.0,
                 "jaccard_fail": 0, "frame_sentences": 0, "frame_reused": 0, "frames": {},
@@ -561,6 +573,8 @@ def grammar_fr(checker, results):
 
 def frames(checker, results):
     for entry, out, labels in results:
+        if entry.get("sweep"):
+            continue
         lang = entry["brief"]["language"]
         st = checker.stats[lang]
         btoks = brief_tokens(entry["brief"])
@@ -605,6 +619,61 @@ def frame_of(sent, btoks, stop):
     return " ".join(out)
 
 
+# ----------------------------------------------------------------- tone sweep
+
+def tone_sweep(entries):
+    """Copies of the first SWEEP_BASES briefs of each language, one per tone."""
+    out, seen = [], {}
+    for e in entries:
+        lang = e["brief"]["language"]
+        if seen.get(lang, 0) >= SWEEP_BASES:
+            continue
+        seen[lang] = seen.get(lang, 0) + 1
+        for t in TONES:
+            out.append({"id": "%s@%s" % (e["id"], t), "checks": e["checks"], "sweep": e["id"],
+                        "brief": dict(e["brief"], tone=t)})
+    return out
+
+
+def sentences_of(entry, out):
+    """The sentences of every variant, folded, less those made of the brief's
+    own words only (a key point every tone repeats says nothing of the tone)."""
+    btoks = brief_tokens(entry["brief"])
+    got = set()
+    for v in out["variants"]:
+        text = "\n".join(v.get(k) or "" for k in ("headline", "primary_text", "call_to_action"))
+        for sent in SENTENCE_SPLIT_RE.split(text):
+            if frame_of(sent, btoks, set()) is None:
+                continue
+            got.add(" ".join(fold(t) for t in words(sent)))
+    return got
+
+
+def tone_voices(checker, results):
+    """For each swept brief: the share of each tone's sentences that some other
+    tone of the same brief writes too."""
+    by_base = {}
+    for entry, out, labels in results:
+        if entry.get("sweep"):
+            by_base.setdefault(entry["sweep"], {})[entry["brief"]["tone"]] = sentences_of(entry, out)
+    for base, tones in by_base.items():
+        lang = base.split("-")[0]
+        st = checker.stats.get(lang)
+        if st is None:
+            continue
+        for t, sents in tones.items():
+            others = set()
+            for u, s2 in tones.items():
+                if u != t:
+                    others |= s2
+            shared = len(sents & others)
+            st["tone_sent"] += len(sents)
+            st["tone_shared"] += shared
+            share = shared / len(sents) if sents else 0.0
+            if share > st["tone_worst"][0]:
+                st["tone_worst"] = (share, "%s@%s" % (base, t))
+
+
 # ----------------------------------------------------------------- report
 
 def pct(a, b):
@@ -613,14 +682,14 @@ def pct(a, b):
 
 def print_table(checker, status):
     cols = ["lang", "briefs", "status", "variants", "restr.fail", "platf.fail", "case.fail", "key points",
-            "spelling", "grammar/100w", "max jacc.", "jacc.fail", "frame reuse"]
+            "spelling", "grammar/100w", "max jacc.", "jacc.fail", "frame reuse", "tone shared (worst)"]
     rows = []
     for lang in LANGS:
         st = checker.stats[lang]
         if st["briefs"] == 0:
             continue
         if st["skipped"] == st["briefs"]:
-            rows.append([lang, str(st["briefs"]), "SKIPPED (unsupported_language)"] + [""] * 10)
+            rows.append([lang, str(st["briefs"]), "SKIPPED (unsupported_language)"] + [""] * 11)
             continue
         kp = pct(st["kp_present"] + st["kp_dropped"], st["kp_total"])
         if st["kp_dropped"]:
@@ -634,10 +703,12 @@ def print_table(checker, status):
         else:
             gram = "n/a"
         state = status[lang]
-        rows.append([lang, str(st["briefs"]), state, str(st["variants"]), str(st["restriction_fail"]),
+        tone = "-" if not st["tone_sent"] else "%s (%.0f%% %s)" % (
+            pct(st["tone_shared"], st["tone_sent"]), 100 * st["tone_worst"][0], st["tone_worst"][1])
+        rows.append([lang, "%d+%d" % (st["briefs"], st["sweep_briefs"]), state, str(st["variants"]), str(st["restriction_fail"]),
                      str(st["platform_fail"]), str(st["case_fail"]), kp, spell, gram, "%.2f" % st["jaccard_max"],
                      str(st["jaccard_fail"]), "%s of %d" % (pct(st["frame_reused"], st["frame_sentences"]),
-                                                            st["frame_sentences"])])
+                                                            st["frame_sentences"]), tone])
     widths = [max(len(c), *(len(r[i]) for r in rows)) if rows else len(c) for i, c in enumerate(cols)]
     line = "  ".join(c.ljust(w) for c, w in zip(cols, widths))
     print(line)
@@ -646,9 +717,14 @@ def print_table(checker, status):
         print("  ".join(x.ljust(w) for x, w in zip(r, widths)))
     print()
     print("targets: restrictions and platform limits 100%%; key points >= %.0f%%; spelling >= %.0f%%; "
-          "French grammar <= %.1f errors/100 words; Jaccard < %.1f; frame reuse < %.0f%% (report only%s)"
+          "French grammar <= %.1f errors/100 words; Jaccard < %.1f; frame reuse < %.0f%% (report only%s); "
+          "tone shared < %.0f%% for every swept tone"
           % (100 * KEY_POINT_MIN, 100 * SPELLING_MIN, GRAMMAR_MAX_PER_100, JACCARD_MAX,
-             100 * FRAME_REUSE_TARGET, ", strict" if os.environ.get("QUALITY_FRAMES_STRICT") == "1" else ""))
+             100 * FRAME_REUSE_TARGET, ", strict" if os.environ.get("QUALITY_FRAMES_STRICT") == "1" else "",
+             100 * TONE_SHARED_MAX))
+    print("briefs: corpus + tone sweep (the first %d briefs of each language under each of the %d tones); "
+          "tone shared: sentences a tone writes that another tone of the same brief writes too"
+          % (SWEEP_BASES, len(TONES)))
 
 
 def selftest(lexicon):
@@ -729,6 +805,7 @@ def main():
     only = [x for x in os.environ.get("QUALITY_ONLY", "").split(",") if x]
     if only:
         entries = [e for e in entries if e["id"] in only or e["brief"]["language"] in only]
+    entries = entries + tone_sweep(entries)
     checker = Checker(lexicon, corpus)
     verbose = os.environ.get("QUALITY_VERBOSE") == "1"
 
@@ -741,7 +818,12 @@ def main():
     for entry, (state, payload) in zip(entries, answers):
         lang = entry["brief"]["language"]
         st = checker.stats[lang]
-        st["briefs"] += 1
+        if entry.get("sweep"):
+            if state == "skip":
+                continue
+            st["sweep_briefs"] += 1
+        else:
+            st["briefs"] += 1
         if state == "skip":
             st["skipped"] += 1
             skip_msgs.setdefault(lang, payload)
@@ -756,6 +838,7 @@ def main():
     spelling(checker, results)
     grammar_fr(checker, results)
     frames(checker, results)
+    tone_voices(checker, results)
 
     # language-level thresholds
     status = {}
@@ -789,6 +872,10 @@ def main():
                 st["frame_reused"] / st["frame_sentences"] >= FRAME_REUSE_TARGET:
             checker.fail(lang, "-", "frame_reuse", "%s of sentences reuse a frame seen in >= %d briefs"
                          % (pct(st["frame_reused"], st["frame_sentences"]), FRAME_BRIEFS))
+        if st["tone_sent"] and st["tone_worst"][0] >= TONE_SHARED_MAX:
+            checker.fail(st["tone_worst"][1], "-", "tone_voice", "%.0f%% of its sentences are written by "
+                         "another tone of the same brief too (limit %.0f%%)"
+                         % (100 * st["tone_worst"][0], 100 * TONE_SHARED_MAX))
         status[lang] = "FAIL" if any(f[0] == lang or f[0].startswith(lang + "-") for f in checker.failures) \
             else "ok"
 

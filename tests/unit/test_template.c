@@ -320,7 +320,7 @@ static void check_word_index(const char *data) {
         CHECK(L->nphrases > 0 && L->nwords > 0);
         unsigned seen = 0, bad = 0;
         for (int s = 0; s < L->nslots; s++)
-            for (int g = 0; g <= PB_GROUPS_MAX; g++)
+            for (int g = 0; g < PB_LISTS; g++)
                 for (unsigned i = 0; i < L->slots[s].n[g]; i++) {
                     const pb_phrase_t *ph = &L->slots[s].items[g][i];
                     seen++;
