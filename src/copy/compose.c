@@ -1087,11 +1087,16 @@ static double grams_jaccard(const grams_t *a, const grams_t *b) {
 
 /* ---- scoring and output ------------------------------------------------ */
 
-static void post_text(const variant_t *v, buf_t *o) {
+/* The post as published: headline, text, call to action, hashtag line. A
+ * video script already speaks its call to action as its last beat
+ * ("CTA: ..."), so there it is not counted twice. */
+static void post_text(const ctx_t *x, const variant_t *v, buf_t *o) {
     buf_reset(o);
     const char *parts[3] = {v->headline, v->text, v->cta};
+    int cta_spoken = x->b->content_type == CONTENT_VIDEO_SCRIPT && x->L->beat_label[PB_BEAT_CTA] && v->cta[0] &&
+                     strstr(v->text, v->cta) != NULL;
     for (int i = 0; i < 3; i++) {
-        if (!parts[i][0]) continue;
+        if (!parts[i][0] || (i == 2 && cta_spoken)) continue;
         if (o->len) buf_puts(o, "\n\n");
         buf_puts(o, parts[i]);
     }
@@ -1102,7 +1107,7 @@ static void post_text(const variant_t *v, buf_t *o) {
 }
 
 static void score_variant(ctx_t *x, variant_t *v, buf_t *tmp) {
-    post_text(v, tmp);
+    post_text(x, v, tmp);
     v->chars = cps_of(tmp->p ? tmp->p : "");
     v->fp = XXH3_64bits(tmp->p ? tmp->p : "", tmp->len);
     v->text_chars = cps_of(v->text);
