@@ -158,7 +158,9 @@ static json_t *check_output(const char *tag, const brief_t *b, const engine_item
         size_t plen = 0;
         FILE *ps = open_memstream(&post, &plen);
         fprintf(ps, "%s\n\n%s", h, t);
-        if (*cta) fprintf(ps, "\n\n%s", cta); /* empty parts are left out */
+        /* empty parts are left out; a video script speaks its CTA as its last line */
+        int spoken = b->content_type == CONTENT_VIDEO_SCRIPT && *cta && strstr(jstr(v, "primary_text"), cta);
+        if (*cta && !spoken) fprintf(ps, "\n\n%s", cta);
         size_t ti;
         json_t *tg;
         json_array_foreach(tags, ti, tg) {
