@@ -58,6 +58,7 @@ TEXT_MAX = {"google_ads": 90}
 NO_HASHTAG_PLATFORMS = {"email", "google_ads", "website", "blog"}
 NO_EMOJI_PLATFORMS = {"google_ads"}       # Google Ads policy rejects emoji
 TIGHT_PLATFORMS = {"twitter", "google_ads"}  # where dropping a key point is legitimate
+TIGHT_CONTENT = {"email_subject", "blog_title"}  # a subject line or a title with a one-line standfirst
 GRAMMALECTE_OFF = ["apos", "esp", "nbsp", "typo", "unit", "num"]   # typography options
 GRAMMALECTE_TYPO_TYPES = {"apos", "esp", "nbsp", "typo", "unit", "num"}
 
@@ -358,7 +359,8 @@ class Checker:
         # ---- key points
         dropped = {fold(x).strip() for x in ((out.get("extra_metadata") or {}).get("dropped_key_points") or [])
                    if isinstance(x, str)}
-        may_drop = (platform in TIGHT_PLATFORMS or "max_words" in checks or "max_chars" in checks
+        may_drop = (platform in TIGHT_PLATFORMS or b.get("content_type") in TIGHT_CONTENT
+                    or "max_words" in checks or "max_chars" in checks
                     or "max_length" in b)
         hay = fold(copy_text(v) + "\n" + tags_words)
         hay_words = set(words(hay))
