@@ -27,6 +27,7 @@
  * single-sequence decoding give bit-identical numbers. */
 #include "llm/kernels/simd.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "llm/quant.h"
@@ -50,9 +51,23 @@
 #ifndef K_PF_LONG
 #define K_PF_LONG 1024
 #endif
+/* COPYD_LLM_PREFETCH=BYTES overrides K_PF_BYTES at run time (long rows get a
+ * quarter of it), for tuning on a new machine without a rebuild. Read once;
+ * every thread computes the same value, so the unlocked first read is benign. */
+static size_t pf_bytes(int long_rows) {
+    static size_t bytes; /* 0: not read yet */
+    if (!bytes) {
+        const char *e = getenv("COPYD_LLM_PREFETCH");
+        long v = e ? strtol(e, NULL, 10) : 0;
+        bytes = v >= 256 && v <= (1L << 24) ? (size_t)v : K_PF_BYTES;
+    }
+    if (!long_rows) return bytes;
+    return bytes == K_PF_BYTES ? K_PF_LONG : bytes / 4;
+}
+
 static size_t pf_distance(size_t rb) {
-    if (rb >= 2048) return K_PF_LONG;
-    size_t rows = (K_PF_BYTES + rb - 1) / rb;
+    if (rb >= 2048) return pf_bytes(1);
+    size_t rows = (pf_bytes(0) + rb - 1) / rb;
     return (rows < 8 ? 8 : rows) * rb;
 }
 
