@@ -102,6 +102,7 @@ typedef struct ctx {
     buf_t scratch;
     int group;                 /* the tone's group (pb_slot_t.items index) */
     int tone_list;             /* PB_TONE_LIST(tone): phrases of the tone alone */
+    int use_list;              /* PB_USE_LIST(use_case) when the brief gives one, else -1 */
     int nvar;                  /* variants asked for: the pool every per-variant choice walks */
     double c;
     uint64_t seed;
@@ -334,12 +335,15 @@ static int mark_liked(ctx_t *x) {
     return 0;
 }
 
-/* The lists a brief's tone draws from, in order: its own, its group's, "any". */
-static int tone_lists(const ctx_t *x, int out[3]) {
-    out[0] = x->tone_list;
-    out[1] = x->group;
-    out[2] = 0;
-    return 3;
+/* The lists a brief draws from, in order: its use case's (when given), its
+ * tone's own, its tone group's, "any". */
+static int tone_lists(const ctx_t *x, int out[4]) {
+    int n = 0;
+    if (x->use_list >= 0) out[n++] = x->use_list;
+    out[n++] = x->tone_list;
+    out[n++] = x->group;
+    out[n++] = 0;
+    return n;
 }
 
 /* The usable phrases of a slot for the brief's tone: its own first, then its
@@ -350,8 +354,10 @@ static size_t candidates(ctx_t *x, int slot, const pb_phrase_t *const **out) {
     if (!c->done) {
         const pb_slot_t *s = &x->L->slots[slot];
         c->done = 1;
-        int lists[3], nl = tone_lists(x, lists);
-        c->p = arena_alloc(&x->A, ((size_t)s->n[x->tone_list] + s->n[x->group] + s->n[0] + 1) * sizeof *c->p);
+        int lists[4], nl = tone_lists(x, lists);
+        size_t total = 1;
+        for (int i = 0; i < nl; i++) total += s->n[lists[i]];
+        c->p = arena_alloc(&x->A, total * sizeof *c->p);
         /* phrases in the other register (tú / usted) only when nothing else is left */
         for (int reg = 1; c->p && reg >= 0 && !c->n; reg--)
             for (int pass = 0; pass < nl; pass++) {
@@ -464,14 +470,17 @@ static const pb_phrase_t *pick_if(ctx_t *x, int slot, int vi, int attempt,
         const pb_phrase_t *ph = pick_liked(x, s, vi, attempt, reject, arg);
         if (ph) return ph;
     }
-    /* the tone's own phrases first: walked alone, one lap per variant, so
-     * every variant speaks in the tone while its list lasts (the brief asked
-     * for that tone; creativity widens the rest of the walk) */
-    size_t nt = s->n[x->tone_list];
-    if (nt) {
-        walker_t wt = walk_init(salted(x, 3000u + (unsigned)slot, attempt), nt);
+    /* the use case's phrases (when the brief names one), then the tone's
+     * own: each walked alone, one lap per variant, so every variant speaks
+     * to the use case and in the tone while the lists last (the brief asked
+     * for them; creativity widens the rest of the walk) */
+    const int own[2] = {x->use_list, x->tone_list};
+    for (int o = 0; o < 2; o++) {
+        size_t nt = own[o] >= 0 ? s->n[own[o]] : 0;
+        if (!nt) continue;
+        walker_t wt = walk_init(salted(x, (o ? 3000u : 4000u) + (unsigned)slot, attempt), nt);
         for (size_t j = (size_t)vi; j < nt; j += (size_t)x->nvar) {
-            const pb_phrase_t *ph = &s->items[x->tone_list][walk_at(&wt, (unsigned)j)];
+            const pb_phrase_t *ph = &s->items[own[o]][walk_at(&wt, (unsigned)j)];
             if ((ph->flags & x->reg_block) || !phrase_ok(x, ph) || (reject && reject(x, ph, arg))) continue;
             return ph;
         }
@@ -1286,6 +1295,7 @@ int compose_output(const copy_data_t *d, const pb_lang_t *lang, const brief_t *b
     x->P = &d->platforms[b->platform];
     x->group = lang->tone_group[b->tone];
     x->tone_list = PB_TONE_LIST(b->tone);
+    x->use_list = b->use_case_given ? PB_USE_LIST(b->use_case) : -1;
     x->c = b->creativity < 0 ? 0 : b->creativity > 1 ? 1 : b->creativity;
     x->seed = compose_brief_hash(b);
     if (lang->has_register) {

@@ -381,6 +381,55 @@ void pb_words_with_prefix(const pb_lang_t *L, const char *pre, size_t k, size_t 
     *hi = a;
 }
 
+/* <lang>/use_cases.json, when there is one: lists per use case added to
+ * slots the language already has. */
+static int load_use_cases(loader_t *L, pb_lang_t *lang, const char *dir, const char *code) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s/use_cases.json", dir, code);
+    struct stat st;
+    if (stat(path, &st) != 0) return 0;
+    const char *saved = L->path;
+    L->path = path;
+    json_error_t je;
+    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+    int rc = -1;
+    if (!root) {
+        snprintf(L->err, L->errsz, "%s: line %d: %s", path, je.line, je.text);
+        goto out;
+    }
+    const json_t *slots = json_object_get(root, "slots");
+    if (!json_is_object(slots)) {
+        snprintf(L->err, L->errsz, "%s: 'slots' must be an object of slot -> use case -> phrases", path);
+        goto out;
+    }
+    const char *name, *key;
+    const json_t *obj, *val;
+    json_object_foreach((json_t *)slots, name, obj) {
+        pb_slot_t *slot = NULL;
+        for (int s = 0; s < lang->nslots; s++)
+            if (strcmp(lang->slots[s].name, name) == 0) slot = &lang->slots[s];
+        if (!slot || !json_is_object(obj)) {
+            snprintf(L->err, L->errsz, "%s: 'slots.%.60s' must be an object and a slot of phrases.json", path, name);
+            goto out;
+        }
+        json_object_foreach((json_t *)obj, key, val) {
+            int u = use_case_from_name(key);
+            char w[128];
+            snprintf(w, sizeof w, "slots.%.50s.%.50s", name, key);
+            if (u < 0) {
+                snprintf(L->err, L->errsz, "%s: '%s': '%s' is not a use case of SPEC section 2", path, w, key);
+                goto out;
+            }
+            if (load_phrases(L, lang, w, val, &slot->items[PB_USE_LIST(u)], &slot->n[PB_USE_LIST(u)]) < 0) goto out;
+        }
+    }
+    rc = 0;
+out:
+    json_decref(root);
+    L->path = saved;
+    return rc;
+}
+
 static int load_lang(copy_data_t *d, const char *dir, const char *code, char *err, size_t errsz) {
     char path[1024], rpath[1024];
     snprintf(path, sizeof path, "%s/%s/phrases.json", dir, code);
@@ -474,6 +523,7 @@ static int load_lang(copy_data_t *d, const char *dir, const char *code, char *er
         if (load_slot(&L, lang, gnames, key, val, &lang->slots[lang->nslots]) < 0) goto out;
         lang->nslots++;
     }
+    if (load_use_cases(&L, lang, dir, code) < 0) goto out;
     if (build_index(&L, lang) < 0) goto out;
 
     /* frameworks */

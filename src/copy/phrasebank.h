@@ -21,6 +21,10 @@
  * so one variant never mixes tú and usted; the formal groups (or
  * brand_voice.formality_level) choose the register of a brief.
  *
+ * Optional <lang>/use_cases.json ({"comment": "...", "slots": {"cta": {
+ * "app_download": [...], ...}}}) adds phrase lists per use_case to slots of
+ * phrases.json (PB_USE_LIST).
+ *
  * Optional "structures" ({"video_beats": [hook, problem, demo, cta]}) gives
  * the labels, in the language, that start each line of a video script.
  *
@@ -80,7 +84,11 @@ typedef struct pb_word {
  * group's, then "any": the twenty tones each sound like themselves where the
  * data gives them words, and share their family's where it does not. */
 #define PB_TONE_LIST(t) (PB_GROUPS_MAX + 1 + (int)(t))
-#define PB_LISTS (PB_GROUPS_MAX + 1 + TONE__COUNT)
+/* PB_USE_LIST(u): phrases for one use_case (data/<lang>/use_cases.json, e.g.
+ * the calls to action of "app_download" or "webinar_registration"), walked
+ * before the tone's own when the brief names its use case. */
+#define PB_USE_LIST(u) (PB_GROUPS_MAX + 1 + TONE__COUNT + (int)(u))
+#define PB_LISTS (PB_GROUPS_MAX + 1 + TONE__COUNT + USE__COUNT)
 typedef struct pb_slot {
     const char *name;
     pb_phrase_t *items[PB_LISTS];

@@ -72,6 +72,34 @@ int main(void) {
     CHECK(bad == NULL);
     CHECK(strstr(err, "es/phrases.json") != NULL);
     if (bad) copy_data_free(bad);
+    /* each of these breaks the copy in one way; the load fails naming the
+     * file and what is wrong (the copy is restored between cases) */
+    /* (the edits are Python with Q for a double quote) */
+    static const struct { const char *file, *edit, *says; } broken[] = {
+        /* a tone group named like a tone: a slot key would mean two things */
+        {"es/phrases.json", "s=s.replace(Q+'bold'+Q+':', Q+'urgent'+Q+':', 1)", "tone's name"},
+        /* a key written twice: one of the two lists would be lost */
+        {"es/phrases.json", "s=s.replace('{', '{'+Q+'comment'+Q+': '+Q+'x'+Q+',', 1)", "duplicate"},
+        /* a use case SPEC section 2 does not have */
+        {"es/use_cases.json", "s=json.dumps({'slots': {'cta': {'app_downlod': ['Baja']}}})", "not a use case"},
+        /* use case phrases for a slot phrases.json does not have */
+        {"es/use_cases.json", "s=json.dumps({'slots': {'ctaa': {'app_download': ['Baja']}}})", "slot of phrases.json"},
+    };
+    for (size_t i = 0; i < sizeof broken / sizeof broken[0]; i++) {
+        snprintf(cmd, sizeof cmd,
+                 "rm -rf '%s' && mkdir -p '%s' && cp -r '%s'/. '%s'/ && python3 -c \"import sys; p=sys.argv[1]; "
+                 "import os, json; Q=chr(34); s=open(p).read() if os.path.exists(p) else ''; %s; open(p,'w').write(s)\" '%s/%s'",
+                 tmp, tmp, data_dir(), tmp, broken[i].edit, tmp, broken[i].file);
+        CHECK(system(cmd) == 0);
+        err[0] = '\0';
+        copy_data_t *b2 = copy_data_load(tmp, err, sizeof err);
+        CHECK(b2 == NULL);
+        if (b2) copy_data_free(b2);
+        if (!strstr(err, broken[i].file) || !strstr(err, broken[i].says))
+            fprintf(stderr, "case %zu: error does not name %s and '%s': %s\n", i, broken[i].file, broken[i].says, err);
+        CHECK(strstr(err, broken[i].file) != NULL);
+        CHECK(strstr(err, broken[i].says) != NULL);
+    }
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
     CHECK(system(cmd) == 0);
     TEST_DONE();

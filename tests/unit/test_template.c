@@ -443,6 +443,125 @@ static void check_banned_vocabulary(const char *data) {
  * issue "Copy that obeys the brief" and the beat labels read from the
  * language's phrases.json (the labels themselves are data; that every line
  * starts with one is what is tested). */
+
+/* 1 when `text` is one of the phrases of list `li` of slot `slot` in `L`. */
+static int in_list(const pb_lang_t *L, const char *slot, int li, const char *text) {
+    for (int s = 0; s < L->nslots; s++) {
+        if (strcmp(L->slots[s].name, slot) != 0) continue;
+        for (unsigned i = 0; i < L->slots[s].n[li]; i++)
+            if (strcmp(L->slots[s].items[li][i].text, text) == 0) return 1;
+    }
+    return 0;
+}
+
+static unsigned list_size(const pb_lang_t *L, const char *slot, int li) {
+    for (int s = 0; s < L->nslots; s++)
+        if (strcmp(L->slots[s].name, slot) == 0) return L->slots[s].n[li];
+    return 0;
+}
+
+/* What a brief asks for decides which phrases speak: its tone's own list,
+ * its use case's calls to action, the words of brand_voice.do_use. */
+static void test_voice(const char *data) {
+    char err[256];
+    copy_data_t *d = copy_data_load(data, err, sizeof err);
+    CHECK(d != NULL);
+    if (!d) return;
+    static const char *const langs[] = {"es", "en", "pt", "fr", "it", "de"};
+    static const char *const tones[] = {"humorous", "empathetic", "storytelling", "urgent", "formal"};
+    for (size_t l = 0; l < 6; l++) {
+        const pb_lang_t *L = copy_data_lang(d, langs[l]);
+        if (!L) { FAILF("%s: not loaded", langs[l]); continue; }
+        for (size_t t = 0; t < sizeof tones / sizeof tones[0]; t++) {
+            int tone = tone_from_name(tones[t]);
+            unsigned n = list_size(L, "cta", PB_TONE_LIST(tone));
+            if (n == 0) { FAILF("%s: tone %s has no calls to action of its own", langs[l], tones[t]); continue; }
+            char body[512], tag[64];
+            snprintf(body, sizeof body,
+                     "{\"product_description\":\"X1\",\"target_platform\":\"facebook\",\"tone\":\"%s\","
+                     "\"language\":\"%s\",\"key_points\":[\"K1\"]}", tones[t], langs[l]);
+            snprintf(tag, sizeof tag, "voice %s %s", langs[l], tones[t]);
+            json_t *jb = json_loads(body, 0, NULL);
+            arena_t a = ARENA_INIT;
+            brief_t b;
+            engine_item_t it;
+            run_brief(jb, &a, &b, &it);
+            json_t *root = check_output(tag, &b, &it);
+            size_t vi;
+            json_t *v;
+            /* the tone's own list is walked first: variant i takes its i-th
+             * phrase while the list lasts (the other register aside) */
+            unsigned own = 0;
+            json_array_foreach(json_object_get(root, "variants"), vi, v)
+                own += in_list(L, "cta", PB_TONE_LIST(tone), jstr(v, "call_to_action"));
+            unsigned want = n < 5 ? n : 5;
+            if (own < (want + 1) / 2) FAILF("%s: %u of the CTAs come from the tone's own %u", tag, own, n);
+            else test_passed++;
+            json_decref(root);
+            json_decref(jb);
+            free(it.output);
+            arena_free(&a);
+        }
+        /* a use case's calls to action, when the data has them */
+        int u = use_case_from_name("app_download");
+        unsigned nu = list_size(L, "cta", PB_USE_LIST(u));
+        if (nu) {
+            char body[512], tag[64];
+            snprintf(body, sizeof body,
+                     "{\"product_description\":\"X1\",\"target_platform\":\"instagram\",\"tone\":\"friendly\","
+                     "\"language\":\"%s\",\"use_case\":\"app_download\"}", langs[l]);
+            snprintf(tag, sizeof tag, "use case %s", langs[l]);
+            json_t *jb = json_loads(body, 0, NULL);
+            arena_t a = ARENA_INIT;
+            brief_t b;
+            engine_item_t it;
+            run_brief(jb, &a, &b, &it);
+            json_t *root = check_output(tag, &b, &it);
+            unsigned own = 0;
+            size_t vi;
+            json_t *v;
+            json_array_foreach(json_object_get(root, "variants"), vi, v)
+                own += in_list(L, "cta", PB_USE_LIST(u), jstr(v, "call_to_action"));
+            if (own < 2) FAILF("%s: %u of the CTAs come from the use case's %u", tag, own, nu);
+            else test_passed++;
+            json_decref(root);
+            json_decref(jb);
+            free(it.output);
+            arena_free(&a);
+        }
+    }
+    /* brand_voice.do_use: a word the phrase bank has is written (and
+     * reported used); one it has not is reported missing, never forced in */
+    {
+        const char *body = "{\"product_description\":\"Zapatillas ligeras\",\"target_platform\":\"instagram\","
+                           "\"tone\":\"friendly\",\"language\":\"es\",\"brand_voice\":{\"do_use\":[\"detalle\",\"xilofonazo\"]}}";
+        json_t *jb = json_loads(body, 0, NULL);
+        arena_t a = ARENA_INIT;
+        brief_t b;
+        engine_item_t it;
+        run_brief(jb, &a, &b, &it);
+        json_t *root = check_output("do_use", &b, &it);
+        json_t *du = json_object_get(json_object_get(root, "extra_metadata"), "brand_voice_do_use");
+        CHECK(json_array_size(json_object_get(du, "used")) == 1);
+        CHECK_STR(json_string_value(json_array_get(json_object_get(du, "used"), 0)), "detalle");
+        CHECK_STR(json_string_value(json_array_get(json_object_get(du, "missing"), 0)), "xilofonazo");
+        unsigned with = 0;
+        size_t vi;
+        json_t *v;
+        json_array_foreach(json_object_get(root, "variants"), vi, v) {
+            char all[4096];
+            snprintf(all, sizeof all, "%s %s %s", jstr(v, "headline"), jstr(v, "primary_text"), jstr(v, "call_to_action"));
+            with += has_word_ci(all, "detalle") || has_word_ci(all, "detalles");
+        }
+        CHECK(with >= 3); /* preferred in every slot that has such phrases */
+        json_decref(root);
+        json_decref(jb);
+        free(it.output);
+        arena_free(&a);
+    }
+    copy_data_free(d);
+}
+
 static void test_content_types(const char *data) {
     static const char *const langs[] = {"es", "en", "pt", "fr", "it", "de"};
     static const char *const kp[2] = {"K1 alpha", "K2 beta"};
@@ -810,6 +929,7 @@ int main(void) {
     check_word_index(data);
     check_banned_vocabulary(data);
     test_content_types(data);
+    test_voice(data);
     eng->destroy(eng);
 
     /* broken data: the error names the file */
