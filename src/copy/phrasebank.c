@@ -2,6 +2,8 @@
 
 #include <dirent.h>
 #include <jansson.h>
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -304,11 +306,6 @@ typedef struct tok {
     unsigned len, id;
 } tok_t;
 
-static int tok_cmp(const void *pa, const void *pb) {
-    const tok_t *a = pa, *b = pb;
-    int c = words_cmp(a->w, a->len, b->w, b->len);
-    return c ? c : (a->id > b->id) - (a->id < b->id);
-}
 
 /* Writes the words of folded `f` to out[] (when set), tagged `id`; returns their count. */
 static size_t each_word(const char *f, tok_t *out, unsigned id) {
@@ -321,6 +318,20 @@ static size_t each_word(const char *f, tok_t *out, unsigned id) {
         n++;
     }
     return n;
+}
+
+/* The distinct words being sorted by build_index() (qsort takes no context;
+ * thread-local, so loads in several threads do not meet). */
+typedef struct dword {
+    const char *w;
+    unsigned len, n, last, rank; /* phrases holding it, the last one counted, place in the sorted list */
+} dword_t;
+
+static _Thread_local const dword_t *sort_dw;
+
+static int dword_cmp(const void *pa, const void *pb) {
+    const dword_t *a = &sort_dw[*(const unsigned *)pa], *b = &sort_dw[*(const unsigned *)pb];
+    return words_cmp(a->w, a->len, b->w, b->len);
 }
 
 /* Numbers every phrase of `lang` (pb_phrase_t.id) and builds its sorted
@@ -353,20 +364,60 @@ static int build_index(loader_t *L, pb_lang_t *lang) {
                 lang->by_id[ph->id] = ph;
                 k += each_word(ph->folded, t + k, ph->id);
             }
-    qsort(t, ntok, sizeof *t, tok_cmp);
-    size_t nw = 0, np = 0;
+    /* distinct words through a hash table (a bank holds tens of thousands
+     * of word occurrences but a few thousand words): only those are sorted,
+     * and the postings are filled in phrase order, so each word's phrases
+     * come out ascending without sorting them */
+    size_t cap = 64;
+    while (cap < 2 * ntok + 2) cap <<= 1;
+    unsigned *tab = malloc(cap * sizeof *tab), *wid = malloc((ntok + 1) * sizeof *wid), *order = NULL;
+    dword_t *dw = malloc((ntok + 1) * sizeof *dw);
+    size_t nd = 0;
+    if (!tab || !wid || !dw) goto oom;
+    memset(tab, 0xff, cap * sizeof *tab);
     for (size_t i = 0; i < ntok; i++) {
-        if (!nw || words_cmp(words[nw - 1].w, words[nw - 1].len, t[i].w, t[i].len) != 0)
-            words[nw++] = (pb_word_t){t[i].w, t[i].len, (unsigned)np, 0};
-        else if (post[np - 1] == t[i].id) continue; /* the word twice in one phrase */
-        post[np++] = t[i].id;
-        words[nw - 1].n++;
+        uint64_t h = 1469598103934665603ull;
+        for (unsigned c = 0; c < t[i].len; c++) h = (h ^ (unsigned char)t[i].w[c]) * 1099511628211ull;
+        size_t at = (size_t)h & (cap - 1);
+        while (tab[at] != UINT_MAX &&
+               !(dw[tab[at]].len == t[i].len && memcmp(dw[tab[at]].w, t[i].w, t[i].len) == 0))
+            at = (at + 1) & (cap - 1);
+        if (tab[at] == UINT_MAX) {
+            tab[at] = (unsigned)nd;
+            dw[nd++] = (dword_t){t[i].w, t[i].len, 0, UINT_MAX, 0};
+        }
+        dword_t *d = &dw[tab[at]];
+        wid[i] = tab[at];
+        if (d->last != t[i].id) d->n++, d->last = t[i].id; /* the word twice in one phrase counts once */
     }
+    order = malloc((nd + 1) * sizeof *order);
+    if (!order) goto oom;
+    for (size_t i = 0; i < nd; i++) order[i] = (unsigned)i;
+    sort_dw = dw;
+    qsort(order, nd, sizeof *order, dword_cmp);
+    size_t np = 0;
+    for (size_t r = 0; r < nd; r++) {
+        dword_t *d = &dw[order[r]];
+        d->rank = (unsigned)r;
+        words[r] = (pb_word_t){d->w, d->len, (unsigned)np, 0};
+        np += d->n;
+    }
+    for (size_t i = 0; i < ntok; i++) {
+        pb_word_t *w = &words[dw[wid[i]].rank];
+        if (w->n && post[w->first + w->n - 1] == t[i].id) continue;
+        post[w->first + w->n++] = t[i].id;
+    }
+    size_t nw = nd;
+    free(tab), free(wid), free(dw), free(order);
     free(t);
     lang->words = words;
     lang->nwords = nw;
     lang->postings = post;
     return 0;
+oom:
+    free(t), free(tab), free(wid), free(dw), free(order);
+    snprintf(L->err, L->errsz, "%s: out of memory", L->path);
+    return -1;
 }
 
 void pb_words_with_prefix(const pb_lang_t *L, const char *pre, size_t k, size_t *lo, size_t *hi) {
