@@ -478,11 +478,15 @@ static const pb_phrase_t *pick_if(ctx_t *x, int slot, int vi, int attempt,
     for (int o = 0; o < 2; o++) {
         size_t nt = own[o] >= 0 ? s->n[own[o]] : 0;
         if (!nt) continue;
+        /* variant vi takes the vi-th usable phrase of the walk (usable: the
+         * brief's register, rules and fit), so phrases of the other
+         * register or ruled out never cost a variant its own */
         walker_t wt = walk_init(salted(x, (o ? 3000u : 4000u) + (unsigned)slot, attempt), nt);
-        for (size_t j = (size_t)vi; j < nt; j += (size_t)x->nvar) {
-            const pb_phrase_t *ph = &s->items[own[o]][walk_at(&wt, (unsigned)j)];
+        size_t seen = 0;
+        for (size_t k = 0; k < nt; k++) {
+            const pb_phrase_t *ph = &s->items[own[o]][walk_at(&wt, (unsigned)k)];
             if ((ph->flags & x->reg_block) || !phrase_ok(x, ph) || (reject && reject(x, ph, arg))) continue;
-            return ph;
+            if (seen++ == (size_t)vi) return ph;
         }
     }
     size_t pool = walk_pool(x, n);
