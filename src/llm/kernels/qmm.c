@@ -39,17 +39,18 @@
 
 /* How far ahead of its reads a micro-kernel prefetches weights, in bytes.
  * Short rows: whole rows ahead (the next micro-kernels' rows, at least 8
- * rows and about 6 KiB away); long rows: 1 KiB further along each row
- * being read. (On a 2-core Zen 4 VM, 6, 12 and 24 KiB measured the same
- * within noise.) */
+ * rows and about 32 KiB away); long rows: 8 KiB further along each row
+ * being read. On a 2-core Zen 4 VM 6, 12 and 24 KiB measured the same; on
+ * a 2-core Xeon VM (about 18 GB/s) 32 KiB made decoding 12% (Q8_0) to 16%
+ * (Q4_0) faster than 6 KiB, alone and in batches (bench/llm.sh). */
 #ifndef K_PF_BYTES
-#define K_PF_BYTES 6144
+#define K_PF_BYTES 32768
+#endif
+#ifndef K_PF_LONG
+#define K_PF_LONG 8192
 #endif
 #ifndef K_PF_HINT
 #define K_PF_HINT _MM_HINT_T0
-#endif
-#ifndef K_PF_LONG
-#define K_PF_LONG 1024
 #endif
 /* COPYD_LLM_PREFETCH=BYTES overrides K_PF_BYTES at run time (long rows get a
  * quarter of it), for tuning on a new machine without a rebuild. Read once;
