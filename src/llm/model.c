@@ -517,7 +517,7 @@ static void swiglu_task(void *arg, int ith, int nth) {
         size_t a = (size_t)atomic_fetch_add_explicit(&f->next, 1, memory_order_relaxed) * SWIGLU_CHUNK;
         if (a >= total) break;
         size_t b = a + SWIGLU_CHUNK < total ? a + SWIGLU_CHUNK : total;
-        k_swiglu(f->hb + a, f->hb2 + a, (int)(b - a));
+        (f->exact ? k_swiglu : k_swiglu_fast)(f->hb + a, f->hb2 + a, (int)(b - a));
     }
 }
 

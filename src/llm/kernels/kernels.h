@@ -132,5 +132,7 @@ int k_matmul(const k_mat_t *mats, int n_mat, int cols, const float *x, int ldx, 
 /* Fast f32 helpers for attention (SIMD when available). */
 float k_dot_fast(const float *a, const float *b, int n);
 void k_axpy_fast(float *y, float a, const float *x, int n); /* y += a * x */
+/* k_swiglu() with a SIMD exp (act.c: within 2 ulp of expf) when available. */
+void k_swiglu_fast(float *g, const float *u, int n);
 
 #endif

@@ -34,6 +34,8 @@ float k_dot_f32_avx2(const void *w, const void *x, int n);
 float k_dot_f16_avx2(const void *w, const void *x, int n);
 float k_dot_bf16_avx2(const void *w, const void *x, int n);
 void k_axpy_avx2(float *y, float a, const float *x, int n);
+void k_exp_avx2(float *y, const float *x, int n);        /* act.c */
+void k_swiglu_avx2(float *g, const float *u, int n);
 
 /* qmm.c: products over several vectors at once (AVX-512 VNNI).
  * k_xpack_avx512() quantises one activation vector of `cols` floats (a
