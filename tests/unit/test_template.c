@@ -460,6 +460,26 @@ static unsigned list_size(const pb_lang_t *L, const char *slot, int li) {
     return 0;
 }
 
+/* Runs brief `body` through the engine (output checked) and counts the
+ * variants whose call to action is a phrase of list `li` of the cta slot. */
+static unsigned ctas_from(const pb_lang_t *L, int li, const char *body, const char *tag) {
+    json_t *jb = json_loads(body, 0, NULL);
+    arena_t a = ARENA_INIT;
+    brief_t b;
+    engine_item_t it;
+    run_brief(jb, &a, &b, &it);
+    json_t *root = check_output(tag, &b, &it);
+    unsigned own = 0;
+    size_t vi;
+    json_t *v;
+    json_array_foreach(json_object_get(root, "variants"), vi, v) own += in_list(L, "cta", li, jstr(v, "call_to_action"));
+    json_decref(root);
+    json_decref(jb);
+    free(it.output);
+    arena_free(&a);
+    return own;
+}
+
 /* What a brief asks for decides which phrases speak: its tone's own list,
  * its use case's calls to action, the words of brand_voice.do_use. */
 static void test_voice(const char *data) {
@@ -481,53 +501,25 @@ static void test_voice(const char *data) {
                      "{\"product_description\":\"X1\",\"target_platform\":\"facebook\",\"tone\":\"%s\","
                      "\"language\":\"%s\",\"key_points\":[\"K1\"]}", tones[t], langs[l]);
             snprintf(tag, sizeof tag, "voice %s %s", langs[l], tones[t]);
-            json_t *jb = json_loads(body, 0, NULL);
-            arena_t a = ARENA_INIT;
-            brief_t b;
-            engine_item_t it;
-            run_brief(jb, &a, &b, &it);
-            json_t *root = check_output(tag, &b, &it);
-            size_t vi;
-            json_t *v;
             /* the tone's own list is walked first: variant i takes its i-th
-             * phrase while the list lasts (the other register aside) */
-            unsigned own = 0;
-            json_array_foreach(json_object_get(root, "variants"), vi, v)
-                own += in_list(L, "cta", PB_TONE_LIST(tone), jstr(v, "call_to_action"));
-            unsigned want = n < 5 ? n : 5;
+             * usable phrase while the list lasts */
+            unsigned own = ctas_from(L, PB_TONE_LIST(tone), body, tag), want = n < 5 ? n : 5;
             if (own < (want + 1) / 2) FAILF("%s: %u of the CTAs come from the tone's own %u", tag, own, n);
             else test_passed++;
-            json_decref(root);
-            json_decref(jb);
-            free(it.output);
-            arena_free(&a);
         }
-        /* a use case's calls to action, when the data has them */
+        /* a use case's calls to action (data/<lang>/use_cases.json) */
         int u = use_case_from_name("app_download");
         unsigned nu = list_size(L, "cta", PB_USE_LIST(u));
-        if (nu) {
+        if (!nu) FAILF("%s: no calls to action for the use case app_download", langs[l]);
+        else {
             char body[512], tag[64];
             snprintf(body, sizeof body,
                      "{\"product_description\":\"X1\",\"target_platform\":\"instagram\",\"tone\":\"friendly\","
                      "\"language\":\"%s\",\"use_case\":\"app_download\"}", langs[l]);
             snprintf(tag, sizeof tag, "use case %s", langs[l]);
-            json_t *jb = json_loads(body, 0, NULL);
-            arena_t a = ARENA_INIT;
-            brief_t b;
-            engine_item_t it;
-            run_brief(jb, &a, &b, &it);
-            json_t *root = check_output(tag, &b, &it);
-            unsigned own = 0;
-            size_t vi;
-            json_t *v;
-            json_array_foreach(json_object_get(root, "variants"), vi, v)
-                own += in_list(L, "cta", PB_USE_LIST(u), jstr(v, "call_to_action"));
+            unsigned own = ctas_from(L, PB_USE_LIST(u), body, tag);
             if (own < 2) FAILF("%s: %u of the CTAs come from the use case's %u", tag, own, nu);
             else test_passed++;
-            json_decref(root);
-            json_decref(jb);
-            free(it.output);
-            arena_free(&a);
         }
     }
     /* brand_voice.do_use: a word the phrase bank has is written (and
