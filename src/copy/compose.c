@@ -478,15 +478,20 @@ static const pb_phrase_t *pick_if(ctx_t *x, int slot, int vi, int attempt,
     for (int o = 0; o < 2; o++) {
         size_t nt = own[o] >= 0 ? s->n[own[o]] : 0;
         if (!nt) continue;
-        /* variant vi takes the vi-th usable phrase of the walk (usable: the
-         * brief's register, rules and fit), so phrases of the other
-         * register or ruled out never cost a variant its own */
+        /* variant vi takes the vi-th phrase of the walk that the brief's
+         * register and rules allow (so phrases of the other register never
+         * cost a variant its own), or when that one does not fit, the one a
+         * lap of the variants further on: the variants never meet, and the
+         * costly fit test runs on a few phrases only */
         walker_t wt = walk_init(salted(x, (o ? 3000u : 4000u) + (unsigned)slot, attempt), nt);
-        size_t seen = 0;
+        size_t seen = 0, nv = (size_t)x->nvar;
         for (size_t k = 0; k < nt; k++) {
             const pb_phrase_t *ph = &s->items[own[o]][walk_at(&wt, (unsigned)k)];
-            if ((ph->flags & x->reg_block) || !phrase_ok(x, ph) || (reject && reject(x, ph, arg))) continue;
-            if (seen++ == (size_t)vi) return ph;
+            if ((ph->flags & x->reg_block) || !phrase_ok(x, ph)) continue;
+            size_t at = seen++;
+            if (at < (size_t)vi || (at - (size_t)vi) % nv) continue;
+            if (reject && reject(x, ph, arg)) continue;
+            return ph;
         }
     }
     size_t pool = walk_pool(x, n);
