@@ -52,12 +52,12 @@ int main(void) {
     }
     CHECK(clean);
     CHECK(total > 10000); /* the alternatives multiply the written lines */
-    /* "[Pensado|Hecho|Diseñado|Creado] [al detalle|con cuidado|...]": every combination is there */
+    /* "[Un diseño|Un trabajo|Un acabado] [pensado al detalle|...|hecho para durar|...]": every combination is there */
     const pb_lang_t *es = copy_data_lang(d, "es");
     CHECK(es != NULL);
     if (es) {
-        CHECK(phrase_has(es, "Pensado al detalle") || phrase_has(es, "Pensado al detalle."));
-        CHECK(phrase_has(es, "Creado para durar") || phrase_has(es, "Creado para durar."));
+        CHECK(phrase_has(es, "Un diseño pensado al detalle") || phrase_has(es, "Un diseño pensado al detalle."));
+        CHECK(phrase_has(es, "Un acabado hecho para durar") || phrase_has(es, "Un acabado hecho para durar."));
     }
     copy_data_free(d);
 
@@ -65,7 +65,7 @@ int main(void) {
     char tmp[] = "/tmp/copyd-test-pb-XXXXXX";
     CHECK(mkdtemp(tmp) != NULL);
     char cmd[2048];
-    snprintf(cmd, sizeof cmd, "cp -r '%s'/. '%s'/ && sed -i '0,/\\[Pensado|/s//[Pensado|[Hecho|/' '%s/es/phrases.json'",
+    snprintf(cmd, sizeof cmd, "cp -r '%s'/. '%s'/ && sed -i '0,/\\[Un diseño|/s//[Un diseño|[Un trabajo|/' '%s/es/phrases.json'",
              data_dir(), tmp, tmp);
     CHECK(system(cmd) == 0);
     copy_data_t *bad = copy_data_load(tmp, err, sizeof err);
