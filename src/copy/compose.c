@@ -111,6 +111,7 @@ typedef struct ctx {
     const char *tags[MAX_TAGS];
     size_t ntags, ntags_brief;
     cands_t *cand;             /* [L->nslots] */
+    struct walk_cache *wc;     /* [L->nslots]: the walks of a slot, the same for every variant */
     uint64_t *banned;          /* bit per phrase id of L: ruled out by a banned word (NULL: none) */
     uint64_t *liked;           /* bit per phrase id: holds a brand_voice.do_use word (NULL: none) */
     const char **do_use;       /* brand_voice.do_use, folded */
@@ -413,6 +414,16 @@ static size_t walk_at(const walker_t *w, unsigned k) {
     return w->n <= 1 ? 0 : (w->start + (size_t)(k % w->n) * w->stride) % w->n;
 }
 
+/* The three walks of a slot for one attempt (the shared pool, the use
+ * case's list, the tone's list): their seeds depend on the brief, the slot
+ * and the attempt only, so every variant of the brief walks the same ones
+ * and they are drawn once. */
+typedef struct walk_cache {
+    int attempt1;              /* attempt + 1; 0: not drawn yet */
+    walker_t w[3];             /* WALK_POOL, WALK_USE, WALK_TONE */
+} walk_cache_t;
+enum { WALK_POOL = 0, WALK_USE, WALK_TONE };
+
 static size_t walk(uint64_t h, size_t n, unsigned k) {
     walker_t w = walk_init(h, n);
     return walk_at(&w, k);
@@ -474,6 +485,15 @@ static const pb_phrase_t *pick_if(ctx_t *x, int slot, int vi, int attempt,
      * own: each walked alone, one lap per variant, so every variant speaks
      * to the use case and in the tone while the lists last (the brief asked
      * for them; creativity widens the rest of the walk) */
+    walk_cache_t *wc = &x->wc[slot];
+    size_t pool = walk_pool(x, n);
+    uint64_t h = salted(x, 1000u + (unsigned)slot, attempt);
+    if (wc->attempt1 != attempt + 1) {
+        wc->attempt1 = attempt + 1;
+        wc->w[WALK_POOL] = walk_init(h, pool);
+        wc->w[WALK_USE] = walk_init(salted(x, 4000u + (unsigned)slot, attempt), x->use_list >= 0 ? s->n[x->use_list] : 0);
+        wc->w[WALK_TONE] = walk_init(salted(x, 3000u + (unsigned)slot, attempt), s->n[x->tone_list]);
+    }
     const int own[2] = {x->use_list, x->tone_list};
     for (int o = 0; o < 2; o++) {
         size_t nt = own[o] >= 0 ? s->n[own[o]] : 0;
@@ -483,7 +503,7 @@ static const pb_phrase_t *pick_if(ctx_t *x, int slot, int vi, int attempt,
          * cost a variant its own), or when that one does not fit, the one a
          * lap of the variants further on: the variants never meet, and the
          * costly fit test runs on a few phrases only */
-        walker_t wt = walk_init(salted(x, (o ? 3000u : 4000u) + (unsigned)slot, attempt), nt);
+        const walker_t wt = wc->w[o ? WALK_TONE : WALK_USE];
         size_t seen = 0, nv = (size_t)x->nvar;
         for (size_t k = 0; k < nt; k++) {
             const pb_phrase_t *ph = &s->items[own[o]][walk_at(&wt, (unsigned)k)];
@@ -494,9 +514,7 @@ static const pb_phrase_t *pick_if(ctx_t *x, int slot, int vi, int attempt,
             return ph;
         }
     }
-    size_t pool = walk_pool(x, n);
-    uint64_t h = salted(x, 1000u + (unsigned)slot, attempt);
-    walker_t w0 = walk_init(h, pool);
+    const walker_t w0 = wc->w[WALK_POOL];
     /* the strict pass skips the other register; the second pass tries only
      * the phrases it skipped so (the others would fail the same tests again) */
     size_t skipped[PICK_TRIES];
@@ -520,9 +538,9 @@ static const pb_phrase_t *pick_if(ctx_t *x, int slot, int vi, int attempt,
     }
     const pb_phrase_t *const *c;
     size_t m = candidates(x, slot, &c);
-    walker_t wc = walk_init(h, m);
+    walker_t wf = walk_init(h, m);
     for (size_t k = 0; k < m; k++) {
-        const pb_phrase_t *ph = c[walk_at(&wc, (unsigned)vi + (unsigned)k)];
+        const pb_phrase_t *ph = c[walk_at(&wf, (unsigned)vi + (unsigned)k)];
         if (!reject || !reject(x, ph, arg)) return ph;
     }
     return NULL;
@@ -980,7 +998,7 @@ static void compose_variant(ctx_t *x, int vi, int attempt, variant_t *v, buf_t *
     int shortened = 0;
     for (;;) {
         render_text(x, &vs, text);
-        if (cps_of(text->p) <= text_budget && words_of(text->p) <= word_budget) break;
+        if (cps_of(text->p) <= text_budget && (word_budget == NO_LIMIT || words_of(text->p) <= word_budget)) break;
         int low = -1, lowkp = 0;
         for (int i = 0; i < vs.nparts; i++)
             if (vs.parts[i].active && !vs.parts[i].is_kp && (low < 0 || vs.parts[i].prio < vs.parts[low].prio)) low = i;
@@ -1008,7 +1026,8 @@ static void compose_variant(ctx_t *x, int vi, int attempt, variant_t *v, buf_t *
         for (size_t k = 0; k < n && cps_of(text->p) < b->min_length; k++) {
             const char *s = render_phrase(x, c[(start + k) % n]);
             long add = cps_of(s) + (x->P->multiline ? 2 : 1);
-            if (cps_of(text->p) + add > text_budget || words_of(text->p) + words_of(s) > word_budget) break;
+            if (cps_of(text->p) + add > text_budget ||
+                (word_budget != NO_LIMIT && words_of(text->p) + words_of(s) > word_budget)) break;
             buf_puts(text, x->P->multiline ? "\n\n" : " ");
             buf_puts(text, s);
         }
@@ -1163,17 +1182,6 @@ static void score_variant(ctx_t *x, variant_t *v, buf_t *tmp) {
 
 static double round_to(double v, double unit) { return round(v / unit) * unit; }
 
-/* buf_json_num() and a plain integer, formatted once (buf_printf formats
- * twice, to measure first): the output holds a dozen numbers per variant. */
-static void put_num(buf_t *o, double v) {
-    char t[40];
-    int n;
-    if (!isfinite(v)) v = 0;
-    if (v == (double)(long long)v && fabs(v) < 1e15) n = snprintf(t, sizeof t, "%lld", (long long)v);
-    else n = snprintf(t, sizeof t, "%.6g", v);
-    if (n > 0 && (size_t)n < sizeof t) buf_append(o, t, (size_t)n);
-}
-
 static void put_long(buf_t *o, long v) {
     char t[24], *e = t + sizeof t, *p = e;
     unsigned long u = v < 0 ? 0ul - (unsigned long)v : (unsigned long)v;
@@ -1278,9 +1286,9 @@ static void put_variant(ctx_t *x, const variant_t *v, int n, const char *id12, b
     buf_puts(o, ",\"word_count\":");
     put_long(o, v->words);
     buf_puts(o, ",\"readability_score\":");
-    put_num(o, round_to(v->read, 0.01));
+    buf_json_num(o, round_to(v->read, 0.01));
     buf_puts(o, ",\"engagement_prediction\":");
-    put_num(o, round_to(v->eng, 0.001));
+    buf_json_num(o, round_to(v->eng, 0.001));
     buf_puts(o, ",\"platform_tips\":[");
     put_shared(x, &x->tips_json, put_tips, o);
     buf_puts(o, "],\"evaluation_metrics\":");
@@ -1313,7 +1321,8 @@ int compose_output(const copy_data_t *d, const pb_lang_t *lang, const brief_t *b
         x->reg_block = formal ? PB_F_INFORMAL : PB_F_FORMAL;
     }
     x->cand = arena_alloc(&x->A, (size_t)lang->nslots * sizeof *x->cand);
-    if (!x->cand) { arena_free(&x->A); free(x); free(vs); return -1; }
+    x->wc = arena_alloc(&x->A, (size_t)lang->nslots * sizeof *x->wc);
+    if (!x->cand || !x->wc) { arena_free(&x->A); free(x); free(vs); return -1; }
     rules_build(&x->rs, d->rules, d->nlangs, lang->rules, b);
     if ((x->rs.n_banned && mark_banned(x) < 0) || (b->brand_voice.do_use.n && mark_liked(x) < 0)) {
         arena_free(&x->A); free(x); free(vs); return -1;
@@ -1380,7 +1389,7 @@ int compose_output(const copy_data_t *d, const pb_lang_t *lang, const brief_t *b
         words += (unsigned)vs[i].words;
     }
     buf_printf(out, "],\"best_variant_id\":\"tpl-%s-%d\",\"confidence_score\":", id12, best + 1);
-    put_num(out, round_to(confidence, 0.001));
+    buf_json_num(out, round_to(confidence, 0.001));
     buf_puts(out, ",\"model_used\":");
     buf_json_str(out, model ? model : "template-v1");
 

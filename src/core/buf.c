@@ -91,12 +91,51 @@ void buf_json_strn(buf_t *b, const char *s, size_t len) {
 
 void buf_json_str(buf_t *b, const char *s) { buf_json_strn(b, s, s ? strlen(s) : 0); }
 
+/* Digits of u (< 10^19) into the end of tmp; returns the first. */
+static char *digits_of(unsigned long long u, char *end) {
+    char *p = end;
+    do *--p = (char)('0' + u % 10); while (u /= 10);
+    return p;
+}
+
 void buf_json_num(buf_t *b, double v) {
     if (!isfinite(v)) v = 0;
-    if (v == (double)(long long)v && fabs(v) < 1e15)
-        buf_printf(b, "%lld", (long long)v);
-    else
-        buf_printf(b, "%.6g", v);
+    char tmp[48], *end = tmp + sizeof tmp;
+    if (v == (double)(long long)v && fabs(v) < 1e15) {
+        char *p = digits_of((unsigned long long)(v < 0 ? -v : v), end);
+        if (v < 0) *--p = '-';
+        buf_append(b, p, (size_t)(end - p));
+        return;
+    }
+    /* "%.6g" without printf (every score of every variant goes through
+     * here): in [1e-4, 1e6) %.6g is fixed notation with 6 significant
+     * digits and no trailing zeros; the value is scaled to those digits,
+     * rounded, and written. Elsewhere, and where rounding carries into a
+     * seventh digit, printf does it. */
+    static const double p10[] = {1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+    double a = fabs(v);
+    if (a >= 1e-4 && a < 1e6) {
+        int intd = 1; /* digits before the point (1 for 0.x) */
+        while (intd < 6 && a >= p10[intd]) intd++;
+        int dec = 6 - intd; /* decimals for 6 significant digits */
+        if (a < 1) { int z = 0; while (a * p10[z + 1] < 1) z++; dec = 6 + z; } /* leading zeros after the point */
+        unsigned long long s = (unsigned long long)nearbyint(a * p10[dec]); /* half to even, as printf */
+        unsigned long long ip = s / (unsigned long long)p10[dec], fp = s % (unsigned long long)p10[dec];
+        if ((a >= 1 && ip < (unsigned long long)p10[intd]) || (a < 1 && ip == 0)) {
+            char *p = end;
+            int nd = dec;
+            while (nd > 0 && fp % 10 == 0) { fp /= 10; nd--; } /* no trailing zeros */
+            if (nd > 0) {
+                for (int i = 0; i < nd; i++) { *--p = (char)('0' + fp % 10); fp /= 10; }
+                *--p = '.';
+            }
+            p = digits_of(ip, p);
+            if (v < 0) *--p = '-';
+            buf_append(b, p, (size_t)(end - p));
+            return;
+        }
+    }
+    buf_printf(b, "%.6g", v);
 }
 
 void buf_fixed6(buf_t *b, double v) {

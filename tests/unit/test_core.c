@@ -1,4 +1,5 @@
 /* test_core.c -- buffers, arenas, time and id helpers, configuration. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +23,32 @@ static void test_buf(void) {
     buf_putc(&b, ' ');
     buf_json_num(&b, 1.0 / 0.0);
     CHECK_STR(b.p, "3 0.25 0");
+    /* the printf-free path writes what "%.6g" writes: scores rounded to
+     * 0.001 and 0.01, odd values, every decade, negatives, carries */
+    {
+        static const double fixed[] = {0.925, 74.53, 0.001, 0.0001, 0.00012345, 99.99996, 0.9999996, 999999.6,
+                                       123456.5, 1e6, 12.3456789, -0.5, -1234.5678, 5e-5, 0.1 + 0.2, 1.0 / 3.0};
+        int bad = 0;
+        unsigned long long r = 88172645463325252ull;
+        for (int i = 0; i < 200000; i++) {
+            double v;
+            if (i < (int)(sizeof fixed / sizeof fixed[0])) v = fixed[i];
+            else {
+                r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+                double u = (double)(r >> 11) / 9007199254740992.0; /* [0, 1) */
+                int kind = i % 4;
+                v = kind == 0 ? round(u * 1000) / 1000 : kind == 1 ? round(u * 10000) / 100
+                  : kind == 2 ? u * pow(10, (int)(r % 12) - 5) : -u * 1000;
+            }
+            char want[64];
+            if (v == (double)(long long)v) snprintf(want, sizeof want, "%lld", (long long)v);
+            else snprintf(want, sizeof want, "%.6g", v);
+            buf_reset(&b);
+            buf_json_num(&b, v);
+            if (strcmp(b.p, want) != 0 && bad++ < 5) fprintf(stderr, "buf_json_num(%.17g) = %s, printf %s\n", v, b.p, want);
+        }
+        CHECK(bad == 0);
+    }
     buf_reset(&b);
     buf_fixed6(&b, 0.0001234);
     buf_putc(&b, ' ');
