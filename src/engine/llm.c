@@ -226,6 +226,8 @@ typedef struct job {
     struct req *req;     /* the request it belongs to */
     int attempt;         /* round of sampling: 0, then retries of failed variants */
     int live;            /* sequences of this round still decoding */
+    size_t prefilled;    /* prompt tokens evaluated into `base` so far */
+    struct job *next_pending; /* the queue of briefs still prefilling */
     double t0;           /* admitted at */
 } job_t;
 
@@ -262,10 +264,8 @@ static int job_prepare(llm_impl_t *m, job_t *j) {
     }
     j->base = llm_state_new(m->model, j->n_ctx);
     j->base_logits = malloc(sizeof(float) * (size_t)c->n_vocab);
-    if (!j->base || !j->base_logits || llm_eval(m->model, j->base, j->prompt, (int)j->np, j->base_logits, NULL) < 0) {
-        snprintf(j->why, sizeof j->why, "could not evaluate the prompt");
-        return -1;
-    }
+    if (!j->base || !j->base_logits) return -1;
+    /* the prompt itself is evaluated by job_prefill(), in chunks */
     char key[BRIEF_KEY_LEN];
     brief_cache_key(b, "llm", m->model_name, key);
     j->seed = XXH3_64bits(key, strlen(key));
@@ -275,6 +275,20 @@ static int job_prepare(llm_impl_t *m, job_t *j) {
     j->vin = calloc((size_t)j->nvar, sizeof *j->vin);
     j->ok = calloc((size_t)j->nvar, sizeof *j->ok);
     return j->pv && j->vin && j->ok ? 0 : -1;
+}
+
+/* Evaluates up to `max` more prompt tokens into the brief's base state (the
+ * logits after the last one when the prompt is done). Returns 1 when the
+ * prompt is complete, 0 when tokens remain, -1 on failure. */
+static int job_prefill(llm_impl_t *m, job_t *j, size_t max) {
+    size_t n = j->np - j->prefilled < max ? j->np - j->prefilled : max;
+    int last = j->prefilled + n == j->np;
+    if (n && llm_eval(m->model, j->base, j->prompt + j->prefilled, (int)n, last ? j->base_logits : NULL, NULL) < 0) {
+        snprintf(j->why, sizeof j->why, "could not evaluate the prompt");
+        return -1;
+    }
+    j->prefilled += n;
+    return j->prefilled == j->np;
 }
 
 static int seq_start(llm_impl_t *m, job_t *j, int v, int attempt, seq_t *q) {
@@ -449,7 +463,13 @@ typedef struct sched {
     size_t ns, cap;
     size_t active;       /* admitted items not finished */
     step_buf_t sb;
+    job_t *pending, **pending_tail; /* admitted briefs whose prompt is still being prefilled */
 } sched_t;
+
+/* Prompt tokens evaluated between two decode steps while sequences run:
+ * a long prompt joining a running batch delays its steps a little at a
+ * time instead of all at once. */
+#define LLM_PREFILL_CHUNK 32
 
 static void item_done(sched_t *S, req_t *r) {
     S->active--;
@@ -586,7 +606,18 @@ static void admit(engine_t *e, sched_t *S, const atomic_int *batch_size) {
                 item_done(S, r);
                 continue;
             }
-            if (round_start(S, j) <= 0) job_round_end(S, j);
+            /* nothing decoding: nobody waits, the prompt goes in at once;
+             * otherwise it is prefilled a chunk per decode step */
+            if (S->ns == 0 && !S->pending) {
+                int rc = job_prefill(S->m, j, j->np);
+                if (rc < 0) j->failed = 1;
+                if (rc < 0 || round_start(S, j) <= 0) job_round_end(S, j);
+            } else {
+                j->next_pending = NULL;
+                if (!S->pending) S->pending_tail = &S->pending;
+                *S->pending_tail = j;
+                S->pending_tail = &j->next_pending;
+            }
         }
     }
 }
@@ -595,7 +626,19 @@ static void llm_run_feed(engine_t *e, engine_feed_t *feed, const atomic_int *bat
     sched_t S = {.m = e->impl, .feed = feed};
     for (;;) {
         admit(e, &S, batch_size);
-        if (S.ns == 0) break; /* nothing waits, nothing runs */
+        if (S.ns == 0 && !S.pending) break; /* nothing waits, nothing runs */
+        /* one chunk of the first waiting prompt (all of it when nothing
+         * decodes); a finished prompt starts its variants in the set */
+        if (S.pending) {
+            job_t *j = S.pending;
+            int rc = job_prefill(S.m, j, S.ns ? LLM_PREFILL_CHUNK : j->np);
+            if (rc != 0) {
+                S.pending = j->next_pending;
+                if (rc < 0) j->failed = 1;
+                if (rc < 0 || round_start(&S, j) <= 0) job_round_end(&S, j);
+            }
+        }
+        if (S.ns == 0) continue;
         decode_step(S.m, S.seqs, S.ns, &S.sb);
         /* retire finished sequences; a round's last one ends its brief's
          * round, which may push the next round's sequences past n */

@@ -153,7 +153,9 @@ int main(void) {
     CHECK_STR(fixed_a, alone_a);
     CHECK_STR(fixed_b, alone_b);
 
-    /* continuous: B arrives while A decodes and joins the running batch */
+    /* continuous: B arrives while A decodes and joins the running batch
+     * (its prompt, hundreds of stories260K tokens, prefilled a chunk per
+     * decode step) */
     atomic_int bs;
     atomic_init(&bs, 8);
     item_reset(&ia, &ba);
