@@ -338,7 +338,7 @@ static int mark_liked(ctx_t *x) {
 
 /* The lists a brief draws from, in order: its use case's (when given), its
  * tone's own, its tone group's, "any". */
-static int tone_lists(const ctx_t *x, int out[4]) {
+static int brief_lists(const ctx_t *x, int out[4]) {
     int n = 0;
     if (x->use_list >= 0) out[n++] = x->use_list;
     out[n++] = x->tone_list;
@@ -347,15 +347,14 @@ static int tone_lists(const ctx_t *x, int out[4]) {
     return n;
 }
 
-/* The usable phrases of a slot for the brief's tone: its own first, then its
- * group's, then "any". Filtered once per brief; *out stays valid until the
- * brief is done. */
+/* The usable phrases of a slot for the brief, in brief_lists() order.
+ * Filtered once per brief; *out stays valid until the brief is done. */
 static size_t candidates(ctx_t *x, int slot, const pb_phrase_t *const **out) {
     cands_t *c = &x->cand[slot];
     if (!c->done) {
         const pb_slot_t *s = &x->L->slots[slot];
         c->done = 1;
-        int lists[4], nl = tone_lists(x, lists);
+        int lists[4], nl = brief_lists(x, lists);
         size_t total = 1;
         for (int i = 0; i < nl; i++) total += s->n[lists[i]];
         c->p = arena_alloc(&x->A, total * sizeof *c->p);
@@ -447,6 +446,26 @@ static size_t slot_count(const ctx_t *x, const pb_slot_t *s) {
     return (size_t)s->n[x->tone_list] + s->n[x->group] + s->n[0];
 }
 
+/* brand_voice.do_use: the phrases of the slot that hold one of its words
+ * and that the brief's register and rules allow, in list order (the tone's
+ * own first); variant vi takes the vi-th (a retry, or one that does not
+ * fit, the one a lap of the variants further on), so each is written once
+ * per brief and the variants still differ. NULL when none is left. */
+static const pb_phrase_t *pick_liked(ctx_t *x, const pb_slot_t *s, int vi, int attempt,
+                                     int (*reject)(ctx_t *, const pb_phrase_t *, void *), void *arg) {
+    size_t want = (size_t)vi + (size_t)attempt * (size_t)x->nvar, seen = 0, n = slot_count(x, s);
+    for (size_t i = 0; i < n; i++) {
+        const pb_phrase_t *ph = slot_item(x, s, i);
+        if (!((x->liked[ph->id >> 6] >> (ph->id & 63)) & 1u)) continue;
+        if ((ph->flags & x->reg_block) || !phrase_ok(x, ph)) continue;
+        size_t at = seen++;
+        if (at < want || (at - want) % (size_t)x->nvar) continue;
+        if (reject && reject(x, ph, arg)) continue;
+        return ph;
+    }
+    return NULL;
+}
+
 #define PICK_TRIES 48
 
 /* Variant `vi`'s phrase of a slot: different for each variant of a brief.
@@ -456,22 +475,6 @@ static size_t slot_count(const ctx_t *x, const pb_slot_t *s) {
  * register (tu / usted) only when the walk finds nothing else, and the
  * filtered list when a restriction rules out nearly everything. `reject`,
  * when set, is a further test (a headline that does not fit). */
-/* brand_voice.do_use: the usable phrases of the slot that hold one of its
- * words, in list order (the tone's own first); variant vi takes the vi-th
- * (a retry the one a lap further on), so each is written once per brief and
- * the variants still differ. NULL when the slot has no such phrase left. */
-static const pb_phrase_t *pick_liked(ctx_t *x, const pb_slot_t *s, int vi, int attempt,
-                                     int (*reject)(ctx_t *, const pb_phrase_t *, void *), void *arg) {
-    size_t want = (size_t)vi + (size_t)attempt * (size_t)x->nvar, k = 0, n = slot_count(x, s);
-    for (size_t i = 0; i < n; i++) {
-        const pb_phrase_t *ph = slot_item(x, s, i);
-        if (!((x->liked[ph->id >> 6] >> (ph->id & 63)) & 1u)) continue;
-        if ((ph->flags & x->reg_block) || !phrase_ok(x, ph) || (reject && reject(x, ph, arg))) continue;
-        if (k++ == want) return ph;
-    }
-    return NULL;
-}
-
 static const pb_phrase_t *pick_if(ctx_t *x, int slot, int vi, int attempt,
                                   int (*reject)(ctx_t *, const pb_phrase_t *, void *), void *arg) {
     const pb_slot_t *s = &x->L->slots[slot];

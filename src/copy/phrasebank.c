@@ -36,7 +36,8 @@ typedef struct loader {
 
 static int str_cmp(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
 
-static int reg_byte(unsigned char c) { /* a word byte as text_has_word() reads folded text */
+/* A word byte as text_has_word() reads folded text (no hyphen words). */
+static int word_byte(unsigned char c) {
     return c >= 0x80 || (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
 }
 
@@ -47,9 +48,9 @@ static int reg_byte(unsigned char c) { /* a word byte as text_has_word() reads f
 static int has_register_word(const loader_t *L, int r, const char *f) {
     char w[64];
     for (const char *p = f; *p;) {
-        if (!reg_byte((unsigned char)*p)) { p++; continue; }
+        if (!word_byte((unsigned char)*p)) { p++; continue; }
         const char *e = p;
-        while (*e && reg_byte((unsigned char)*e)) e++;
+        while (*e && word_byte((unsigned char)*e)) e++;
         size_t n = (size_t)(e - p);
         if (n < sizeof w) {
             memcpy(w, p, n);
@@ -70,7 +71,7 @@ static void register_sort(loader_t *L, int r) {
     for (int m = 0; m < L->nreg[r]; m++) {
         const char *w = L->reg[r][m];
         int one = *w != '\0';
-        for (const char *q = w; *q && one; q++) one = reg_byte((unsigned char)*q);
+        for (const char *q = w; *q && one; q++) one = word_byte((unsigned char)*q);
         if (one) {
             L->reg[r][m] = L->reg[r][k];
             L->reg[r][k++] = w;
@@ -291,11 +292,6 @@ static int load_str_array(loader_t *L, const char *where, const json_t *arr, con
 
 /* ---- word index (pb_word_t) ---------------------------------------------- */
 
-/* A word byte as text_has_word() reads folded text (no hyphen words). */
-static int word_byte(unsigned char c) {
-    return c >= 0x80 || (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
-}
-
 static int words_cmp(const char *a, size_t al, const char *b, size_t bl) {
     int c = memcmp(a, b, al < bl ? al : bl);
     return c ? c : (al > bl) - (al < bl);
@@ -305,7 +301,6 @@ typedef struct tok {
     const char *w;
     unsigned len, id;
 } tok_t;
-
 
 /* Writes the words of folded `f` to out[] (when set), tagged `id`; returns their count. */
 static size_t each_word(const char *f, tok_t *out, unsigned id) {
@@ -320,17 +315,15 @@ static size_t each_word(const char *f, tok_t *out, unsigned id) {
     return n;
 }
 
-/* The distinct words being sorted by build_index() (qsort takes no context;
- * thread-local, so loads in several threads do not meet). */
+/* A distinct word of build_index(): phrases holding it, the last phrase
+ * counted, and its place in first-seen order (which the tokens refer to). */
 typedef struct dword {
     const char *w;
-    unsigned len, n, last, rank; /* phrases holding it, the last one counted, place in the sorted list */
+    unsigned len, n, last, seen;
 } dword_t;
 
-static _Thread_local const dword_t *sort_dw;
-
 static int dword_cmp(const void *pa, const void *pb) {
-    const dword_t *a = &sort_dw[*(const unsigned *)pa], *b = &sort_dw[*(const unsigned *)pb];
+    const dword_t *a = pa, *b = pb;
     return words_cmp(a->w, a->len, b->w, b->len);
 }
 
@@ -370,7 +363,7 @@ static int build_index(loader_t *L, pb_lang_t *lang) {
      * come out ascending without sorting them */
     size_t cap = 64;
     while (cap < 2 * ntok + 2) cap <<= 1;
-    unsigned *tab = malloc(cap * sizeof *tab), *wid = malloc((ntok + 1) * sizeof *wid), *order = NULL;
+    unsigned *tab = malloc(cap * sizeof *tab), *wid = malloc((ntok + 1) * sizeof *wid), *rank = NULL;
     dword_t *dw = malloc((ntok + 1) * sizeof *dw);
     size_t nd = 0;
     if (!tab || !wid || !dw) goto oom;
@@ -384,38 +377,36 @@ static int build_index(loader_t *L, pb_lang_t *lang) {
             at = (at + 1) & (cap - 1);
         if (tab[at] == UINT_MAX) {
             tab[at] = (unsigned)nd;
-            dw[nd++] = (dword_t){t[i].w, t[i].len, 0, UINT_MAX, 0};
+            dw[nd] = (dword_t){t[i].w, t[i].len, 0, UINT_MAX, (unsigned)nd};
+            nd++;
         }
         dword_t *d = &dw[tab[at]];
         wid[i] = tab[at];
         if (d->last != t[i].id) d->n++, d->last = t[i].id; /* the word twice in one phrase counts once */
     }
-    order = malloc((nd + 1) * sizeof *order);
-    if (!order) goto oom;
-    for (size_t i = 0; i < nd; i++) order[i] = (unsigned)i;
-    sort_dw = dw;
-    qsort(order, nd, sizeof *order, dword_cmp);
+    rank = malloc((nd + 1) * sizeof *rank); /* first-seen index -> place in sorted order */
+    if (!rank) goto oom;
+    qsort(dw, nd, sizeof *dw, dword_cmp);
     size_t np = 0;
     for (size_t r = 0; r < nd; r++) {
-        dword_t *d = &dw[order[r]];
-        d->rank = (unsigned)r;
-        words[r] = (pb_word_t){d->w, d->len, (unsigned)np, 0};
-        np += d->n;
+        rank[dw[r].seen] = (unsigned)r;
+        words[r] = (pb_word_t){dw[r].w, dw[r].len, (unsigned)np, 0};
+        np += dw[r].n;
     }
     for (size_t i = 0; i < ntok; i++) {
-        pb_word_t *w = &words[dw[wid[i]].rank];
+        pb_word_t *w = &words[rank[wid[i]]];
         if (w->n && post[w->first + w->n - 1] == t[i].id) continue;
         post[w->first + w->n++] = t[i].id;
     }
     size_t nw = nd;
-    free(tab), free(wid), free(dw), free(order);
+    free(tab), free(wid), free(dw), free(rank);
     free(t);
     lang->words = words;
     lang->nwords = nw;
     lang->postings = post;
     return 0;
 oom:
-    free(t), free(tab), free(wid), free(dw), free(order);
+    free(t), free(tab), free(wid), free(dw), free(rank);
     snprintf(L->err, L->errsz, "%s: out of memory", L->path);
     return -1;
 }

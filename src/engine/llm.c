@@ -451,9 +451,8 @@ static void job_free(job_t *j) {
  * fixed batch. */
 
 typedef struct req {
-    void *tag;
-    engine_item_t *items;
-    size_t n, left;      /* items, items not finished yet */
+    void *tag;           /* the feed's name for it */
+    size_t left;         /* items not finished yet */
 } req_t;
 
 typedef struct sched {
@@ -579,8 +578,7 @@ static void admit(engine_t *e, sched_t *S, const atomic_int *batch_size) {
             continue;
         }
         r->tag = tag;
-        r->items = items;
-        r->n = r->left = n;
+        r->left = n;
         S->active += n;
         for (size_t i = 0; i < n; i++) {
             engine_item_t *it = &items[i];

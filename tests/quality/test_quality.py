@@ -774,6 +774,14 @@ def selftest(lexicon):
     for rule in ("platform_headline", "platform_text", "platform_no_hashtags"):
         if rule not in fired:
             problems.append("rule %s did not fire on Google Ads copy that breaks it" % rule)
+    # two tones of one brief that write the same sentences share all of them
+    sweep = [dict(entry, id="es-selftest@" + t, sweep="es-selftest", brief=dict(entry["brief"], tone=t))
+             for t in ("urgent", "formal")]
+    same = {"variants": [dict(clean, primary_text="Servicio 24 horas para tu casa. Llama cuando quieras.")]}
+    c = Checker(lexicon, {"briefs": sweep})
+    tone_voices(c, [(e, same, ["v1"]) for e in sweep])
+    if c.stats["es"]["tone_worst"][0] < 1.0:
+        problems.append("tone sweep did not see two tones writing the same sentences: %r" % (c.stats["es"]["tone_worst"],))
     btoks = brief_tokens(entry["brief"])
     if frame_of("La solución: fontanero urgente en Valencia.", btoks, set(lexicon["stopwords"]["es"])) \
             != "la solucion <x>":

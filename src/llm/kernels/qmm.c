@@ -27,6 +27,7 @@
  * single-sequence decoding give bit-identical numbers. */
 #include "llm/kernels/simd.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,18 +50,17 @@
 #ifndef K_PF_LONG
 #define K_PF_LONG 8192
 #endif
-#ifndef K_PF_HINT
-#define K_PF_HINT _MM_HINT_T0
-#endif
 /* COPYD_LLM_PREFETCH=BYTES overrides K_PF_BYTES at run time (long rows get a
  * quarter of it), for tuning on a new machine without a rebuild. Read once;
- * every thread computes the same value, so the unlocked first read is benign. */
+ * threads racing on the first read all store the same value. */
 static size_t pf_bytes(int long_rows) {
-    static size_t bytes; /* 0: not read yet */
+    static _Atomic size_t cached; /* 0: not read yet */
+    size_t bytes = atomic_load_explicit(&cached, memory_order_relaxed);
     if (!bytes) {
         const char *e = getenv("COPYD_LLM_PREFETCH");
         long v = e ? strtol(e, NULL, 10) : 0;
         bytes = v >= 256 && v <= (1L << 24) ? (size_t)v : K_PF_BYTES;
+        atomic_store_explicit(&cached, bytes, memory_order_relaxed);
     }
     if (!long_rows) return bytes;
     return bytes == K_PF_BYTES ? K_PF_LONG : bytes / 4;
@@ -144,7 +144,7 @@ AI K_AVX512 __m512i w_q4(const block_q4_0 *a, int two) {
         __m512 dw[4];                                                                                       \
         const size_t pb = (size_t)p_ * (Q4 ? 2 * sizeof(block_q4_0) : 2 * sizeof(block_q8_0));             \
         if (pf)                                                                                             \
-            for (int r = 0; r < NR; r++) _mm_prefetch((const char *)(w + (size_t)r * rb + pb + pf), K_PF_HINT); \
+            for (int r = 0; r < NR; r++) _mm_prefetch((const char *)(w + (size_t)r * rb + pb + pf), _MM_HINT_T0); \
         for (int r = 0; r < NR; r++) {                                                                      \
             if (Q4) {                                                                                       \
                 const block_q4_0 *a = (const block_q4_0 *)(w + (size_t)r * rb) + 2 * p_;                    \
@@ -192,7 +192,7 @@ AI K_AVX512 void mk_f16(const unsigned char *w, size_t rb, const float *x, int l
         __m512 wv[4];
         if (pf && (k & 31) == 0)
             for (int r = 0; r < NR; r++)
-                _mm_prefetch((const char *)(w + (size_t)r * rb + (size_t)k * 2 + pf), K_PF_HINT);
+                _mm_prefetch((const char *)(w + (size_t)r * rb + (size_t)k * 2 + pf), _MM_HINT_T0);
         for (int r = 0; r < NR; r++)
             wv[r] = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((const uint16_t *)(w + (size_t)r * rb) + k)));
         for (int j = 0; j < NV; j++) {
@@ -214,10 +214,11 @@ AI K_AVX512 void mk_f16(const unsigned char *w, size_t rb, const float *x, int l
         for (int j = 0; j < NV; j++) y[(size_t)j * ldy + r] = _mm512_reduce_add_ps(acc[r][j]);
 }
 
-/* Shapes. One vector: 4 rows at a time (four independent sums hide the
- * FMA latency). Several: Q8_0/Q4_0 take 2 rows x up to 8 vectors (the
- * weight unpacking, shared by the vectors, is the costly part), F16 4 rows
- * x up to 4 vectors (its x loads are, shared by the rows). Each shape is a
+/* Shapes. Q8_0/Q4_0: up to 4 vectors (decoding), 4 rows x those vectors
+ * (four independent sums hide the FMA latency for one vector; for more,
+ * each vector's loads are shared by 4 rows); 5 to 8 vectors (prefill), 2
+ * rows x 8 (the weight unpacking, shared by the vectors, is the costly
+ * part). F16: 4 rows x up to 4 vectors (its x loads are shared by the rows). Each shape is a
  * separate instance so the compiler keeps the accumulators in registers. */
 #define Q_ARGS const unsigned char *w, size_t rb, const unsigned char *xp, size_t xs, int nb, float *y, int ldy, size_t pf
 #define Q_CALL(NR, NV, Q4) mk_q(w, rb, xp, xs, nb, y, ldy, pf, NR, NV, Q4)
