@@ -235,13 +235,15 @@ static void test_matmul(void) {
 }
 
 /* Batched products give the numbers of one vector at a time, bit for bit
- * (the multi-vector AVX-512 kernels work on 4 rows x 1 vector or 2 rows x
- * up to 4 vectors; a result must not depend on that shape), and stay near
- * the exact per-row dots. Odd block counts (96 columns = 3 blocks) reach
- * the half-filled last block pair; 23 rows the 2- and 1-row tails. */
+ * (the multi-vector AVX-512 kernels work on 4 rows x up to 4 vectors, 2 or 1
+ * rows x up to 8; a result must not depend on that shape), and stay near
+ * the exact per-row dots. The integer kernels step over four blocks at a
+ * time: 96, 160 and 192 columns (3, 5 and 6 blocks) reach a last step of
+ * 3, 1 and 2 blocks (read under a mask at the end of the matrix), 896 has
+ * none; 23 rows the 2- and 1-row tails. */
 static void test_matmul_batch(void) {
     const ggml_type_t types[] = {GGML_TYPE_Q8_0, GGML_TYPE_Q4_0, GGML_TYPE_F16};
-    const int colss[] = {96, 896, 200};
+    const int colss[] = {96, 160, 192, 896, 200};
     const int rows = 23, nv = 9;
     int saved_isa = k_isa(), saved_th = k_threads();
     for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {

@@ -3,19 +3,19 @@
  *
  * A micro-kernel takes NR weight rows and NV activation vectors (NR x NV
  * <= 16 independent accumulators): each weight block is loaded and
- * unpacked once, then multiplied with every vector. Two 32-element blocks
- * fill one 512-bit register, the first in the low half, the second in the
- * high half. On the first pass over a range of rows (later passes, for
+ * unpacked once, then multiplied with every vector. Integer types step
+ * over four blocks at a time (see "four blocks per step" below), F16 over
+ * 16 elements. On the first pass over a range of rows (later passes, for
  * more vectors, find them in cache) the kernels prefetch the weights a few
  * KiB ahead: the hardware prefetcher alone left batched decoding waiting
  * on DRAM.
  *
  * The integer types need one VNNI instruction (vpdpbusd: unsigned bytes
  * times signed bytes, four products summed into each int32 lane, added to
- * the accumulator operand) per block pair and vector. The activations are
+ * the accumulator operand) per block half and vector. The activations are
  * packed once per product (k_xpack) in the shape the kernel wants: signed
  * bytes, the block scales already widened to floats and broadcast to the
- * 16 lanes of the pair, and the "offset" terms:
+ * lanes of their block, and the "offset" terms:
  *   Q8_0: weights w are signed; (w + 128) is unsigned, and
  *         sum (w + 128) x = sum w x + 128 sum x, so the accumulator starts
  *         at -128 * sum x (per lane) and vpdpbusd leaves sum w x exactly;
@@ -72,97 +72,138 @@ static size_t pf_distance(size_t rb) {
     return (rows < 8 ? 8 : rows) * rb;
 }
 
-/* Offsets inside one packed vector of np pairs. */
-#define XP_QS(np) 0
-#define XP_DX(np) ((size_t)(np) * 64)
-#define XP_I8(np) ((size_t)(np) * 128)
-#define XP_I4(np) ((size_t)(np) * 192)
+/* ---- Q8_0 / Q4_0: four blocks per step ---------------------------------
+ *
+ * A step takes a "quad" of four consecutive 32-element blocks. Its 128
+ * weights go into two registers, A and B, of four 128-bit lanes each:
+ * lane k of A holds elements 0..15 of block k, lane k of B elements
+ * 16..31. Two vpdpbusd (A with the activations laid out the same way,
+ * then B) add into one accumulator, so each of its 16 int32 lanes sums 8
+ * products of a single block: lanes 4k..4k+3 belong to block k. The f32
+ * work (convert, scale, add) then runs once per four blocks instead of
+ * once per two: per weight row and vector a quad costs 2 vpdpbusd, a
+ * multiply, a convert and an FMA, which is what makes batched decoding of
+ * Q4_0 (unpacking is cheap, the arithmetic is what counts) pay.
+ *
+ * The Q4_0 layout fits this shape as it is: a block's 16 bytes hold
+ * elements 0..15 in their low nibbles and 16..31 in their high ones, so
+ * A = bytes & 15 and B = bytes >> 4 once the four blocks' bytes sit in
+ * the four lanes. Every block (Q4_0: 18 bytes, Q8_0: 34) starts at an even
+ * offset, so one word permutation (vpermt2w) gathers the bytes of four
+ * blocks from the two registers that cover them, and another their four
+ * fp16 scales. */
 
-size_t k_xpack_bytes(int cols) { return (size_t)((cols / QK8_0 + 1) / 2) * 256; }
+/* One packed activation quad: 320 bytes (5 x 64). */
+#define XQ_BYTES 320
+#define XQ_A 0    /* int8: lane k = block k, elements 0..15 */
+#define XQ_B 64   /* int8: lane k = block k, elements 16..31 */
+#define XQ_D 128  /* f32: lanes 4k..4k+3 = scale of block k */
+#define XQ_I8 192 /* int32 per lane: -128 x (sum of the 8 activations the lane multiplies) */
+#define XQ_I4 256 /* the same times -8 / 128: Q4_0's offset of 8 */
+
+size_t k_xpack_bytes(int cols) { return (size_t)((cols / QK8_0 + 3) / 4) * XQ_BYTES; }
 
 K_AVX512 void k_xpack_avx512(void *dst, const float *x, int cols) {
-    const int nb = cols / QK8_0, np = (nb + 1) / 2;
+    const int nb = cols / QK8_0, nq = (nb + 3) / 4;
     unsigned char *base = dst;
-    int8_t *qs = (int8_t *)(base + XP_QS(np));
-    float *dx = (float *)(base + XP_DX(np));
-    int32_t *i8 = (int32_t *)(base + XP_I8(np));
-    int32_t *i4 = (int32_t *)(base + XP_I4(np));
     const __m512i ones = _mm512_set1_epi8(1);
-    for (int p = 0; p < np; p++) {
-        block_q8_0 b[2];
-        memset(b, 0, sizeof b);
-        const int nbp = 2 * p + 1 < nb ? 2 : 1;
-        k_quantize_q8_0(b, x + (size_t)p * 2 * QK8_0, nbp * QK8_0);
-        memcpy(qs + (size_t)p * 64, b[0].qs, 32);
-        memcpy(qs + (size_t)p * 64 + 32, b[1].qs, 32);
-        const float d0 = fp16_to_fp32(b[0].d), d1 = fp16_to_fp32(b[1].d);
-        for (int k = 0; k < 8; k++) {
-            dx[p * 16 + k] = d0;
-            dx[p * 16 + 8 + k] = d1;
+    for (int q = 0; q < nq; q++) {
+        unsigned char *r = base + (size_t)q * XQ_BYTES;
+        const int n = nb - 4 * q < 4 ? nb - 4 * q : 4; /* blocks in this quad */
+        block_q8_0 b[4];
+        memset(b, 0, sizeof b); /* missing blocks: zero activations, zero scale */
+        k_quantize_q8_0(b, x + (size_t)q * 4 * QK8_0, n * QK8_0);
+        float *d = (float *)(r + XQ_D);
+        for (int k = 0; k < 4; k++) {
+            memcpy(r + XQ_A + 16 * k, b[k].qs, 16);
+            memcpy(r + XQ_B + 16 * k, b[k].qs + 16, 16);
+            const float dk = k < n ? fp16_to_fp32(b[k].d) : 0.0f;
+            for (int i = 0; i < 4; i++) d[4 * k + i] = dk;
         }
-        __m512i v = _mm512_loadu_si512(qs + (size_t)p * 64);
-        __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), ones, v); /* sum x per lane */
-        _mm512_storeu_si512(i8 + p * 16, _mm512_mullo_epi32(s, _mm512_set1_epi32(-128)));
-        _mm512_storeu_si512(i4 + p * 16, _mm512_mullo_epi32(s, _mm512_set1_epi32(-8)));
+        __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), ones, _mm512_loadu_si512(r + XQ_A));
+        s = _mm512_dpbusd_epi32(s, ones, _mm512_loadu_si512(r + XQ_B)); /* sum x per lane */
+        _mm512_storeu_si512(r + XQ_I8, _mm512_mullo_epi32(s, _mm512_set1_epi32(-128)));
+        _mm512_storeu_si512(r + XQ_I4, _mm512_mullo_epi32(s, _mm512_set1_epi32(-8)));
     }
 }
 
-/* One pair of weight blocks, ready for vpdpbusd (unsigned operand), and its
- * two scales in the two halves. `two` = 0: only the first block exists. */
-AI K_AVX512 __m512 pair_scales(ggml_half d0, ggml_half d1) {
-    __m256i h = _mm256_set_m128i(_mm_set1_epi16((short)d1), _mm_set1_epi16((short)d0));
-    return _mm512_cvtph_ps(h);
+/* Word indices for vpermt2w over the two 64-byte registers [lo, hi] that
+ * cover a quad (index 32 + i is word i of hi). Q4_0 quad at byte 0, blocks
+ * 18 bytes apart: block k's bytes are words 1 + 9k .. 8 + 9k, its scale
+ * word 9k. Q8_0 (34 bytes apart): block k's first 16 bytes are words
+ * 1 + 17k .. 8 + 17k of [bytes 0..63, 64..127], its last 16 words
+ * 9 + 17k .. 16 + 17k, which is 5 + 17k .. 12 + 17k of [bytes 8..71,
+ * 72..135]; scale words 17k. Scale indices fill the low 16 words (block k
+ * in words 4k..4k+3), the high 16 are unused. */
+static const uint16_t IDX_Q4[32] __attribute__((aligned(64))) = {
+    1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15, 16, 17, 19, 20, 21, 22, 23, 24, 25, 26, 28, 29, 30, 31, 32, 33, 34, 35};
+static const uint16_t IDX_D4[32] __attribute__((aligned(64))) = {0, 0, 0, 0, 9, 9, 9, 9, 18, 18, 18, 18, 27, 27, 27, 27};
+static const uint16_t IDX_A8[32] __attribute__((aligned(64))) = {
+    1, 2, 3, 4, 5, 6, 7, 8, 18, 19, 20, 21, 22, 23, 24, 25, 35, 36, 37, 38, 39, 40, 41, 42, 52, 53, 54, 55, 56, 57, 58, 59};
+static const uint16_t IDX_B8[32] __attribute__((aligned(64))) = {
+    5, 6, 7, 8, 9, 10, 11, 12, 22, 23, 24, 25, 26, 27, 28, 29, 39, 40, 41, 42, 43, 44, 45, 46, 56, 57, 58, 59, 60, 61, 62, 63};
+static const uint16_t IDX_D8[32] __attribute__((aligned(64))) = {0, 0, 0, 0, 17, 17, 17, 17, 34, 34, 34, 34, 51, 51, 51, 51};
+
+/* 64 bytes at p + off, those at or past `len` (from p) read as zero and not
+ * touched: a short last quad must not read past the end of the matrix. */
+AI K_AVX512 __m512i load_upto(const unsigned char *p, int off, int len) {
+    if (len >= off + 64) return _mm512_loadu_si512(p + off);
+    if (len <= off) return _mm512_setzero_si512();
+    return _mm512_maskz_loadu_epi8((__mmask64)(~0ULL >> (64 - (len - off))), p + off);
 }
 
-AI K_AVX512 __m512i w_q8(const block_q8_0 *a, int two) {
-    __m256i lo = _mm256_loadu_si256((const __m256i *)a[0].qs);
-    __m256i hi = two ? _mm256_loadu_si256((const __m256i *)a[1].qs) : _mm256_setzero_si256();
-    __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
-    return _mm512_xor_si512(v, _mm512_set1_epi8((char)0x80));
+/* A quad of weight rows starting at p, `len` bytes of it present (a full
+ * quad: 72 for Q4_0, 136 for Q8_0): the A and B registers, ready for
+ * vpdpbusd's unsigned operand, and the scales per lane. FULL lets the
+ * compiler drop the masking. */
+AI K_AVX512 void w_quad(const unsigned char *p, int len, const int full, const int q4, __m512i *wa, __m512i *wb,
+                        __m512 *dw) {
+    if (q4) {
+        const __m512i lo = full ? _mm512_loadu_si512(p) : load_upto(p, 0, len);
+        const __m512i hi = full ? _mm512_castsi128_si512(_mm_loadl_epi64((const __m128i *)(p + 64)))
+                                : _mm512_setzero_si512(); /* a short quad ends before byte 64 */
+        const __m512i v = _mm512_permutex2var_epi16(lo, _mm512_load_si512(IDX_Q4), hi);
+        const __m512i m = _mm512_set1_epi8(0x0F);
+        *wa = _mm512_and_si512(v, m);
+        *wb = _mm512_and_si512(_mm512_srli_epi16(v, 4), m);
+        *dw = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(_mm512_load_si512(IDX_D4), lo)));
+    } else {
+        const __m512i r0 = full ? _mm512_loadu_si512(p) : load_upto(p, 0, len);
+        const __m512i r1 = full ? _mm512_loadu_si512(p + 64) : load_upto(p, 64, len);
+        const __m512i r2 = full ? _mm512_loadu_si512(p + 8) : load_upto(p, 8, len);
+        const __m512i r3 = full ? _mm512_loadu_si512(p + 72) : load_upto(p, 72, len);
+        const __m512i sign = _mm512_set1_epi8((char)0x80); /* w + 128: unsigned */
+        *wa = _mm512_xor_si512(_mm512_permutex2var_epi16(r0, _mm512_load_si512(IDX_A8), r1), sign);
+        *wb = _mm512_xor_si512(_mm512_permutex2var_epi16(r2, _mm512_load_si512(IDX_B8), r3), sign);
+        *dw = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutex2var_epi16(r0, _mm512_load_si512(IDX_D8), r1)));
+    }
 }
 
-AI K_AVX512 __m512i w_q4(const block_q4_0 *a, int two) {
-    __m128i t0 = _mm_loadu_si128((const __m128i *)a[0].qs);
-    __m128i t1 = two ? _mm_loadu_si128((const __m128i *)a[1].qs) : _mm_setzero_si128();
-    __m256i t = _mm256_set_m128i(t1, t0);
-    const __m256i m = _mm256_set1_epi8(0x0F);
-    __m256i lo = _mm256_and_si256(t, m), hi = _mm256_and_si256(_mm256_srli_epi16(t, 4), m);
-    /* [lo(t0) hi(t0) lo(t1) hi(t1)]: each block's elements in order */
-    const __m512i idx = _mm512_setr_epi64(0, 1, 8, 9, 2, 3, 10, 11);
-    return _mm512_permutex2var_epi64(_mm512_castsi256_si512(lo), idx, _mm512_castsi256_si512(hi));
-}
-
-/* NR rows (rb bytes apart) x NV packed vectors (xs bytes apart); writes
- * y[j * ldy + r]. Q4 selects the weight type. The body of a block pair is
- * a macro, not a function, so the accumulators stay in registers; TWO = 0
- * for a last, lone block (the second half then stays zero, reading
- * nothing). Prefetches past the matrix end do not fault. */
-#define Q_PAIR(P, TWO)                                                                                      \
+/* One quad Q of NR rows (rb bytes apart) times NV packed vectors (xs bytes
+ * apart). A macro, not a function, so the accumulators stay in registers.
+ * Missing blocks of a short quad have zero weights, activations, offsets
+ * and scales, so they add exact zeros. Prefetches past the end of the
+ * matrix do not fault. */
+#define Q_QUAD(Q, LEN, FULL)                                                                                \
     do {                                                                                                    \
-        const int p_ = (P);                                                                                 \
-        __m512i wv[4];                                                                                      \
+        const size_t qb_ = (size_t)(Q) * qbytes;                                                            \
+        __m512i wa[4], wb[4];                                                                               \
         __m512 dw[4];                                                                                       \
-        const size_t pb = (size_t)p_ * (Q4 ? 2 * sizeof(block_q4_0) : 2 * sizeof(block_q8_0));             \
         if (pf)                                                                                             \
-            for (int r = 0; r < NR; r++) _mm_prefetch((const char *)(w + (size_t)r * rb + pb + pf), _MM_HINT_T0); \
-        for (int r = 0; r < NR; r++) {                                                                      \
-            if (Q4) {                                                                                       \
-                const block_q4_0 *a = (const block_q4_0 *)(w + (size_t)r * rb) + 2 * p_;                    \
-                wv[r] = w_q4(a, TWO);                                                                       \
-                dw[r] = pair_scales(a[0].d, TWO ? a[1].d : 0);                                              \
-            } else {                                                                                        \
-                const block_q8_0 *a = (const block_q8_0 *)(w + (size_t)r * rb) + 2 * p_;                    \
-                wv[r] = w_q8(a, TWO);                                                                       \
-                dw[r] = pair_scales(a[0].d, TWO ? a[1].d : 0);                                              \
-            }                                                                                               \
-        }                                                                                                   \
-        for (int j = 0; j < NV; j++) {                                                                      \
-            const unsigned char *xj = xp + (size_t)j * xs;                                                  \
-            const __m512i xq = _mm512_loadu_si512(xj + XP_QS(np) + (size_t)p_ * 64);                        \
-            const __m512 dx = _mm512_loadu_ps((const float *)(xj + XP_DX(np)) + p_ * 16);                   \
-            const __m512i init = _mm512_loadu_si512((const int32_t *)(xj + (Q4 ? XP_I4(np) : XP_I8(np))) + p_ * 16); \
             for (int r = 0; r < NR; r++) {                                                                  \
-                __m512i s = _mm512_dpbusd_epi32(init, wv[r], xq);                                           \
+                const char *a_ = (const char *)(w + (size_t)r * rb + qb_ + pf);                             \
+                _mm_prefetch(a_, _MM_HINT_T0);                                                              \
+                _mm_prefetch(a_ + 64, _MM_HINT_T0);                                                         \
+                if (!Q4) _mm_prefetch(a_ + 128, _MM_HINT_T0);                                               \
+            }                                                                                               \
+        for (int r = 0; r < NR; r++) w_quad(w + (size_t)r * rb + qb_, (LEN), (FULL), Q4, &wa[r], &wb[r], &dw[r]); \
+        for (int j = 0; j < NV; j++) {                                                                      \
+            const unsigned char *xq_ = xp + (size_t)j * xs + (size_t)(Q) * XQ_BYTES;                        \
+            const __m512i xa = _mm512_load_si512(xq_ + XQ_A), xb = _mm512_load_si512(xq_ + XQ_B);           \
+            const __m512 dx = _mm512_load_ps(xq_ + XQ_D);                                                   \
+            const __m512i init = _mm512_load_si512(xq_ + (Q4 ? XQ_I4 : XQ_I8));                             \
+            for (int r = 0; r < NR; r++) {                                                                  \
+                const __m512i s = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(init, wa[r], xa), wb[r], xb);     \
                 acc[r][j] = _mm512_fmadd_ps(_mm512_mul_ps(dw[r], dx), _mm512_cvtepi32_ps(s), acc[r][j]);    \
             }                                                                                               \
         }                                                                                                   \
@@ -170,12 +211,13 @@ AI K_AVX512 __m512i w_q4(const block_q4_0 *a, int two) {
 
 AI K_AVX512 void mk_q(const unsigned char *w, size_t rb, const unsigned char *xp, size_t xs, int nb,
                       float *y, int ldy, size_t pf, const int NR, const int NV, const int Q4) {
-    const int np = (nb + 1) / 2;
+    const int qbytes = Q4 ? 4 * (int)sizeof(block_q4_0) : 4 * (int)sizeof(block_q8_0);
+    const int bbytes = Q4 ? (int)sizeof(block_q4_0) : (int)sizeof(block_q8_0);
     __m512 acc[4][8];
     for (int r = 0; r < NR; r++)
         for (int j = 0; j < NV; j++) acc[r][j] = _mm512_setzero_ps();
-    for (int p = 0; p < nb / 2; p++) Q_PAIR(p, 1);
-    if (nb & 1) Q_PAIR(nb / 2, 0);
+    for (int q = 0; q < nb / 4; q++) Q_QUAD(q, qbytes, 1);
+    if (nb & 3) Q_QUAD(nb / 4, (nb & 3) * bbytes, 0);
     for (int r = 0; r < NR; r++)
         for (int j = 0; j < NV; j++) y[(size_t)j * ldy + r] = _mm512_reduce_add_ps(acc[r][j]);
 }
@@ -310,5 +352,5 @@ K_AVX512 void k_fmm_f16_avx512(const void *w, size_t rb, int r0, int r1, int col
 }
 
 #else
-size_t k_xpack_bytes(int cols) { return (size_t)((cols / QK8_0 + 1) / 2) * 256; }
+size_t k_xpack_bytes(int cols) { return (size_t)((cols / QK8_0 + 3) / 4) * 320; }
 #endif

@@ -40,9 +40,10 @@ void k_swiglu_avx2(float *g, const float *u, int n);
 /* qmm.c: products over several vectors at once (AVX-512 VNNI).
  * k_xpack_avx512() quantises one activation vector of `cols` floats (a
  * multiple of 32) to Q8_0 as k_quantize_q8_0 does and lays it out for
- * k_qmm_avx512 in k_xpack_bytes(cols) bytes (64-byte alignment helps).
+ * k_qmm_avx512 in k_xpack_bytes(cols) bytes at a 64-byte aligned address.
  * k_qmm_avx512(): y[j * ldy + r] = row r of W (Q8_0 or Q4_0, rb bytes per
- * row) . vector j, for r0 <= r < r1 and j < n, vectors xs bytes apart.
+ * row) . vector j, for r0 <= r < r1 and j < n, vectors xs bytes apart (xs
+ * a multiple of 64).
  * k_fmm_f16_avx512(): the same for F16 rows and f32 vectors ldx apart.
  * A (row, vector) result never depends on r0, r1 or n. */
 void k_xpack_avx512(void *dst, const float *x, int cols);
