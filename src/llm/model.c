@@ -416,7 +416,7 @@ typedef struct fwd {
     int exact;
     float *x, *xb, *xb2, *q, *kb, *vb, *hb, *hb2; /* n rows each */
     float *rope;                                  /* n rows of rope_dim (cos, sin) */
-    float *att;                                   /* nth rows of max_ctx scores */
+    float *att;                                   /* per thread: K_ATTN_MAX_Q rows of max_ctx scores */
     int max_ctx;
     int layer;
     atomic_int next;
@@ -456,7 +456,7 @@ static int fwd_alloc(fwd_t *f, const llm_model_t *m, item_t *it, int n) {
     f->hb = malloc(nn * c->n_ff * sizeof(float));
     f->hb2 = malloc(nn * c->n_ff * sizeof(float));
     f->rope = malloc(nn * (size_t)imax(c->rope_dim, 2) * sizeof(float));
-    f->att = malloc((size_t)f->nth * f->max_ctx * sizeof(float));
+    f->att = malloc((size_t)f->nth * K_ATTN_MAX_Q * f->max_ctx * sizeof(float));
     if (!f->x || !f->xb || !f->xb2 || !f->q || !f->kb || !f->vb || !f->hb || !f->hb2 || !f->rope || !f->att) {
         fwd_free(f);
         return -1;
@@ -469,38 +469,61 @@ static k_mat_t mat(const gguf_tensor_t *w, float *y, int ldy) {
     return r;
 }
 
-/* Attention of every (item, head) pair, spread over the threads. */
+/* Attention, spread over the threads. Exact mode: one task per (item,
+ * head), the reference loops. Fast mode: one task per (item, key/value
+ * head, chunk of up to K_ATTN_MAX_Q of the query heads sharing it), so
+ * k_attn_fast reads each cached key and value row once for the chunk. */
+static int attention_tasks(const fwd_t *f) {
+    const llm_config_t *c = &f->m->cfg;
+    if (f->exact) return f->n * c->n_head;
+    const int group = c->n_head / c->n_head_kv;
+    return f->n * c->n_head_kv * ((group + K_ATTN_MAX_Q - 1) / K_ATTN_MAX_Q);
+}
+
 static void attention_task(void *arg, int ith, int nth) {
     (void)nth;
     fwd_t *f = arg;
     const llm_model_t *m = f->m;
     const llm_config_t *c = &m->cfg;
     const int hd = c->head_dim, kv_dim = m->kv_dim, group = c->n_head / c->n_head_kv;
+    const int chunks = (group + K_ATTN_MAX_Q - 1) / K_ATTN_MAX_Q;
     const float inv_sqrt_hd = 1.0f / sqrtf((float)hd);
     const int wide = imax(c->n_embd, m->q_dim);
-    float *att = f->att + (size_t)ith * f->max_ctx;
+    const int total = attention_tasks(f);
+    float *att = f->att + (size_t)ith * K_ATTN_MAX_Q * f->max_ctx;
     for (;;) {
         int idx = atomic_fetch_add_explicit(&f->next, 1, memory_order_relaxed);
-        if (idx >= f->n * c->n_head) break;
-        const int i = idx / c->n_head, h = idx % c->n_head, kvh = h / group;
+        if (idx >= total) break;
+        int i, h, nq;
+        if (f->exact) {
+            i = idx / c->n_head;
+            h = idx % c->n_head;
+            nq = 1;
+        } else {
+            const int per_item = c->n_head_kv * chunks;
+            i = idx / per_item;
+            const int kvh = idx % per_item / chunks, ch = idx % chunks;
+            h = kvh * group + ch * K_ATTN_MAX_Q;
+            nq = group - ch * K_ATTN_MAX_Q < K_ATTN_MAX_Q ? group - ch * K_ATTN_MAX_Q : K_ATTN_MAX_Q;
+        }
+        const int kvh = h / group;
         const llm_state_t *s = f->it[i].s;
         const int pos = f->it[i].pos;
         const size_t loff = (size_t)f->layer * s->n_ctx * kv_dim;
         const float *q = f->q + (size_t)i * m->q_dim + h * hd;
         float *out = f->xb + (size_t)i * wide + h * hd;
-        for (int t = 0; t <= pos; t++) {
-            const float *kt = s->key_cache + loff + (size_t)t * kv_dim + kvh * hd;
-            att[t] = (f->exact ? k_dot(q, kt, hd) : k_dot_fast(q, kt, hd)) * inv_sqrt_hd;
+        const float *keys = s->key_cache + loff + kvh * hd, *vals = s->value_cache + loff + kvh * hd;
+        if (!f->exact) {
+            k_attn_fast(out, q, nq, keys, vals, (size_t)kv_dim, pos + 1, hd, inv_sqrt_hd, att);
+            continue;
         }
+        for (int t = 0; t <= pos; t++) att[t] = k_dot(q, keys + (size_t)t * kv_dim, hd) * inv_sqrt_hd;
         k_softmax(att, pos + 1);
         memset(out, 0, (size_t)hd * sizeof(float));
         for (int t = 0; t <= pos; t++) {
-            const float *vt = s->value_cache + loff + (size_t)t * kv_dim + kvh * hd;
+            const float *vt = vals + (size_t)t * kv_dim;
             const float a = att[t];
-            if (f->exact)
-                for (int e = 0; e < hd; e++) out[e] += a * vt[e];
-            else
-                k_axpy_fast(out, a, vt, hd);
+            for (int e = 0; e < hd; e++) out[e] += a * vt[e];
         }
     }
 }

@@ -339,6 +339,15 @@ static void test_activations(void) {
         }
     }
     CHECK(bad == 0);
+    if (k_isa_supported() >= K_ISA_AVX512) {
+        k_exp_avx512(y, x, N - 3); /* and a masked tail */
+        bad = 0;
+        for (int i = 0; i < N - 3; i++)
+            if (fabsf(y[i] - expf(x[i])) > 2.5f * expf(x[i]) * FLT_EPSILON) {
+                if (!bad++) fprintf(stderr, "exp16(%g) = %.9g, libm %.9g\n", x[i], y[i], expf(x[i]));
+            }
+        CHECK(bad == 0);
+    }
     for (int i = 0; i < N; i++) {
         g1[i] = g2[i] = 20.0f * frand();
         u[i] = frand();
@@ -356,6 +365,64 @@ static void test_activations(void) {
 #endif
 }
 
+/* k_attn_fast against the reference loops (k_dot, k_softmax, plain sums)
+ * for the head sizes with an AVX-512 path and one without (48), groups of
+ * 1 to 8 heads (an odd one takes the lone-head path), positions that are
+ * and are not multiples of the 4-position and 16-score steps, and rows
+ * wider than a head (several key/value heads per cache row). */
+static void test_attention(void) {
+    const int hds[] = {32, 64, 96, 128, 48};
+    const int nqs[] = {1, 2, 3, 7, 8};
+    const int nposs[] = {1, 2, 3, 4, 5, 16, 17, 33, 200};
+    enum { MAXP = 200, MAXHD = 128, MAXQ = 8, LDMUL = 3 };
+    float *k = malloc((size_t)MAXP * MAXHD * LDMUL * sizeof(float));
+    float *v = malloc((size_t)MAXP * MAXHD * LDMUL * sizeof(float));
+    float q[MAXQ * MAXHD], out[MAXQ * MAXHD], want[MAXHD], att[MAXQ * MAXP], ref[MAXP];
+    for (int i = 0; i < MAXP * MAXHD * LDMUL; i++) {
+        k[i] = frand();
+        v[i] = frand();
+    }
+    for (int i = 0; i < MAXQ * MAXHD; i++) q[i] = 2.0f * frand();
+    int saved_isa = k_isa(), simd_seen = 0;
+    for (int isa = 0; isa <= k_isa_supported(); isa++) {
+        k_set_isa(isa);
+        for (size_t a = 0; a < sizeof hds / sizeof hds[0]; a++)
+            for (size_t b = 0; b < sizeof nqs / sizeof nqs[0]; b++)
+                for (size_t c = 0; c < sizeof nposs / sizeof nposs[0]; c++) {
+                    const int hd = hds[a], nq = nqs[b], np = nposs[c];
+                    const size_t ld = (size_t)hd * LDMUL;
+                    const float scale = 1.0f / sqrtf((float)hd);
+                    const float *kh = k + hd, *vh = v + hd; /* the second head of each row */
+                    simd_seen |= k_attn_simd(hd);
+                    k_attn_fast(out, q, nq, kh, vh, ld, np, hd, scale, att);
+                    float worst = 0;
+                    for (int g = 0; g < nq; g++) {
+                        for (int t = 0; t < np; t++) ref[t] = k_dot(q + g * hd, kh + t * ld, hd) * scale;
+                        k_softmax(ref, np);
+                        for (int e = 0; e < hd; e++) {
+                            float sum = 0;
+                            for (int t = 0; t < np; t++) sum += ref[t] * vh[t * ld + e];
+                            want[e] = sum;
+                        }
+                        for (int e = 0; e < hd; e++) {
+                            float d = fabsf(out[g * hd + e] - want[e]);
+                            if (d > worst) worst = d;
+                        }
+                    }
+                    /* outputs are weighted means of values in [-1, 1] */
+                    if (!(worst <= 2e-5f))
+                        fprintf(stderr, "FAIL attention isa %d hd %d heads %d positions %d: max diff %g\n", isa,
+                                hd, nq, np, worst);
+                    CHECK(worst <= 2e-5f);
+                }
+    }
+    /* on a CPU with AVX-512 the SIMD path must have been tested */
+    CHECK(simd_seen == (k_isa_supported() >= K_ISA_AVX512));
+    k_set_isa(saved_isa);
+    free(k);
+    free(v);
+}
+
 int main(void) {
     test_activations();
     test_dots();
@@ -363,6 +430,7 @@ int main(void) {
     test_quantize_q8_K();
     test_matmul();
     test_matmul_batch();
+    test_attention();
     test_helpers();
     TEST_DONE();
 }

@@ -129,6 +129,20 @@ typedef struct k_mat {
  * of memory). */
 int k_matmul(const k_mat_t *mats, int n_mat, int cols, const float *x, int ldx, int n, int exact);
 
+/* Attention of one group of n_q (1..K_ATTN_MAX_Q) query heads sharing a
+ * key/value head (grouped-query attention), fast path: query g is the hd
+ * floats at q + g * hd; position t's key and value rows are k + t * ld and
+ * v + t * ld, t < n_pos. Writes out + g * hd = sum over t of
+ * softmax_t(scale * q_g . k_t) v_t. att: scratch of n_q * n_pos floats.
+ * With AVX-512 and hd 32/64/96/128 (k_attn_simd) every key and value row
+ * is loaded once for the whole group and the softmax takes the SIMD exp
+ * (attn.c); otherwise head by head with k_dot_fast, k_softmax and
+ * k_axpy_fast. A head's numbers depend only on its own inputs. */
+#define K_ATTN_MAX_Q 8
+void k_attn_fast(float *out, const float *q, int n_q, const float *k, const float *v, size_t ld, int n_pos, int hd,
+                 float scale, float *att);
+int k_attn_simd(int hd);
+
 /* Fast f32 helpers for attention (SIMD when available). */
 float k_dot_fast(const float *a, const float *b, int n);
 void k_axpy_fast(float *y, float a, const float *x, int n); /* y += a * x */

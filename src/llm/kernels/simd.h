@@ -35,6 +35,7 @@ float k_dot_f16_avx2(const void *w, const void *x, int n);
 float k_dot_bf16_avx2(const void *w, const void *x, int n);
 void k_axpy_avx2(float *y, float a, const float *x, int n);
 void k_exp_avx2(float *y, const float *x, int n);        /* act.c */
+void k_exp_avx512(float *y, const float *x, int n);      /* attn.c, the same polynomial */
 void k_swiglu_avx2(float *g, const float *u, int n);
 
 /* qmm.c: products over several vectors at once (AVX-512 VNNI).
