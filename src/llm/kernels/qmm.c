@@ -39,11 +39,14 @@
 #define AI __attribute__((always_inline)) static inline
 
 /* How far ahead of its reads a micro-kernel prefetches weights, in bytes.
- * Short rows: whole rows ahead (the next micro-kernels' rows, at least 8
- * rows and about 32 KiB away); long rows: 8 KiB further along each row
- * being read. On a 2-core Zen 4 VM 6, 12 and 24 KiB measured the same; on
- * a 2-core Xeon VM (about 18 GB/s) 32 KiB made decoding 12% (Q8_0) to 16%
- * (Q4_0) faster than 6 KiB, alone and in batches (bench/llm.sh). */
+ * Rows under 8 KiB: whole rows ahead (the next micro-kernels' rows, at
+ * least 8 rows and about 32 KiB away); longer rows: 8 KiB further along
+ * each row being read. On a 2-core Zen 4 VM 6, 12 and 24 KiB measured the
+ * same; on a 2-core Xeon VM (about 18 GB/s) 32 KiB made decoding 12% (Q8_0)
+ * to 16% (Q4_0) faster than 6 KiB, alone and in batches (bench/llm.sh).
+ * The 8 KiB limit was 2 KiB: then the Q4_0 down projection of the 0.5B
+ * shape (2736-byte rows) prefetched only three rows ahead, and took 15%
+ * longer in 4-sequence decoding on a Zen 5 VM. */
 #ifndef K_PF_BYTES
 #define K_PF_BYTES 32768
 #endif
@@ -67,7 +70,7 @@ static size_t pf_bytes(int long_rows) {
 }
 
 static size_t pf_distance(size_t rb) {
-    if (rb >= 2048) return pf_bytes(1);
+    if (rb >= 8192) return pf_bytes(1);
     size_t rows = (pf_bytes(0) + rb - 1) / rb;
     return (rows < 8 ? 8 : rows) * rb;
 }
