@@ -170,8 +170,8 @@ static void test_quantize_q8_K(void) {
  * exact and fast mode, with 1 and 2 threads, at every ISA level. */
 static void test_matmul(void) {
     const int rows0 = 37, rows1 = 50, cols = 256, nv = 5;
-    const ggml_type_t types[] = {GGML_TYPE_F32, GGML_TYPE_F16, GGML_TYPE_Q8_0, GGML_TYPE_Q4_0, GGML_TYPE_Q6_K,
-                                 GGML_TYPE_Q4_K};
+    const ggml_type_t types[] = {GGML_TYPE_F32, GGML_TYPE_F16, GGML_TYPE_BF16, GGML_TYPE_Q8_0, GGML_TYPE_Q4_0,
+                                 GGML_TYPE_Q6_K, GGML_TYPE_Q4_K};
     float *x = malloc((size_t)nv * cols * sizeof(float));
     for (int i = 0; i < nv * cols; i++) x[i] = frand();
     for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
@@ -242,7 +242,7 @@ static void test_matmul(void) {
  * 3, 1 and 2 blocks (read under a mask at the end of the matrix), 896 has
  * none; 23 rows the 2- and 1-row tails. */
 static void test_matmul_batch(void) {
-    const ggml_type_t types[] = {GGML_TYPE_Q8_0, GGML_TYPE_Q4_0, GGML_TYPE_F16};
+    const ggml_type_t types[] = {GGML_TYPE_Q8_0, GGML_TYPE_Q4_0, GGML_TYPE_F16, GGML_TYPE_BF16};
     const int colss[] = {96, 160, 192, 896, 200};
     const int rows = 23, nv = 9;
     int saved_isa = k_isa(), saved_th = k_threads();
@@ -250,7 +250,7 @@ static void test_matmul_batch(void) {
         for (size_t ci = 0; ci < sizeof colss / sizeof colss[0]; ci++) {
             const ggml_type_t ty = types[t];
             const int cols = colss[ci];
-            if (cols % 32 != 0 && ty != GGML_TYPE_F16) continue;
+            if (cols % 32 != 0 && ty != GGML_TYPE_F16 && ty != GGML_TYPE_BF16) continue;
             size_t rb = ggml_row_bytes(ty, cols);
             unsigned char *w = malloc(rb * rows);
             float *f = malloc(cols * sizeof(float)), *row = malloc(cols * sizeof(float));

@@ -117,6 +117,14 @@ AI K_AVX512 void attn_nc(float *out, const float *q, int n_q, const float *k, co
     int t = 0;
     for (; t + 4 <= n_pos; t += 4) {
         const float *k0 = k + (size_t)t * ld, *k1 = k0 + ld, *k2 = k1 + ld, *k3 = k2 + ld;
+        /* the cache was last read a whole decoding step ago (all the
+         * weights streamed through since): fetch keys 16 positions ahead,
+         * and this step's value rows into L2 for the second half */
+        for (int r = 0; r < 4; r++)
+            for (int c = 0; c < NC; c++) { /* one 64-byte line per 16 floats */
+                _mm_prefetch((const char *)(k0 + (size_t)(16 + r) * ld + 16 * c), _MM_HINT_T0);
+                _mm_prefetch((const char *)(v + (size_t)(t + r) * ld + 16 * c), _MM_HINT_T1);
+            }
         for (int g = 0; g < n_q; g++) {
             const float *qg = q + (size_t)g * hd;
             __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;

@@ -123,7 +123,7 @@ typedef struct k_mat {
  * (dequantised rows, k_dot), as k_matvec gives; exact = 0: the fast kernels
  * (Q8_0/Q4_0 with Q8_0 activations, Q4_K/Q6_K with Q8_K activations, SIMD
  * f32 sums for F32/F16/BF16; other types dequantise each row once and take
- * SIMD f32 dots). With AVX-512, Q8_0/Q4_0/F16 go through the multi-vector
+ * SIMD f32 dots). With AVX-512, Q8_0/Q4_0/F16/BF16 go through the multi-vector
  * kernels (qmm.c) for any n, so batched results equal one-vector ones.
  * 0, or -1 (unsupported type, cols not a multiple of the block size, out
  * of memory). */

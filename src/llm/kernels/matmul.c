@@ -117,7 +117,7 @@ typedef struct mm_ctx {
     const unsigned char *xk; /* n rows of Q8_K activations, xk_stride bytes apart */
     size_t xk_stride;
     k_dot_fn dot[K_MAX_MATS]; /* NULL: dequantise the row, then f32 dots */
-    int multi[K_MAX_MATS];    /* 1: k_qmm_avx512 on xp; 2: k_fmm_f16_avx512 */
+    int multi[K_MAX_MATS];    /* 1: k_qmm_avx512 on xp; 2: k_fmm_avx512 */
     const unsigned char *xp;  /* n packed vectors (k_xpack), xp_stride apart */
     size_t xp_stride;
     uint64_t rb[K_MAX_MATS];  /* bytes per weight row */
@@ -141,7 +141,7 @@ static void mm_rows(mm_ctx_t *c, int m, int r0, int r1, float *buf) {
         return;
     }
     if (c->multi[m] == 2) {
-        k_fmm_f16_avx512(M->w, c->rb[m], r0, r1, cols, c->x, c->ldx, n, M->y, M->ldy);
+        k_fmm_avx512(M->type, M->w, c->rb[m], r0, r1, cols, c->x, c->ldx, n, M->y, M->ldy);
         return;
     }
 #endif
@@ -239,7 +239,7 @@ int k_matmul(const k_mat_t *mats, int n_mat, int cols, const float *x, int ldx, 
             if (isa >= K_ISA_AVX512 && k_act_q8_0(mats[m].type) && cols % QK8_0 == 0) {
                 c.multi[m] = 1;
                 need_pack = 1;
-            } else if (isa >= K_ISA_AVX512 && mats[m].type == GGML_TYPE_F16) {
+            } else if (isa >= K_ISA_AVX512 && (mats[m].type == GGML_TYPE_F16 || mats[m].type == GGML_TYPE_BF16)) {
                 c.multi[m] = 2;
             } else if (c.dot[m] && k_act_q8_0(mats[m].type)) {
                 need_q8 = 1;

@@ -45,13 +45,13 @@ void k_swiglu_avx2(float *g, const float *u, int n);
  * k_qmm_avx512(): y[j * ldy + r] = row r of W (Q8_0 or Q4_0, rb bytes per
  * row) . vector j, for r0 <= r < r1 and j < n, vectors xs bytes apart (xs
  * a multiple of 64).
- * k_fmm_f16_avx512(): the same for F16 rows and f32 vectors ldx apart.
+ * k_fmm_avx512(): the same for F16 or BF16 rows and f32 vectors ldx apart.
  * A (row, vector) result never depends on r0, r1 or n. */
 void k_xpack_avx512(void *dst, const float *x, int cols);
 void k_qmm_avx512(ggml_type_t type, const void *w, size_t rb, int r0, int r1, int cols, const void *xp,
                   size_t xs, int n, float *y, int ldy);
-void k_fmm_f16_avx512(const void *w, size_t rb, int r0, int r1, int cols, const float *x, int ldx, int n,
-                      float *y, int ldy);
+void k_fmm_avx512(ggml_type_t type, const void *w, size_t rb, int r0, int r1, int cols, const float *x, int ldx, int n,
+                  float *y, int ldy);
 #endif
 size_t k_xpack_bytes(int cols);
 
