@@ -15,6 +15,33 @@
 #define K_X86 0
 #endif
 
+/* K_DEFINE_EXP(NAME, W, ATTR) defines `static inline __mW NAME(__mW x)`,
+ * exp() of each lane, for W = 256 (ATTR K_AVX2) or 512 (K_AVX512), so the
+ * SwiGLU (act.c) and the softmax (attn.c) share one polynomial:
+ * x = n ln2 + r with n = round(x / ln2) (the conversion rounds to nearest
+ * even) and |r| <= ln2 / 2 (ln2 split in a high and a low part so r stays
+ * exact), e^r from Cephes' degree-7 expf polynomial, and 2^n put straight
+ * into the exponent bits. Within 2 ulp of expf over [-87, 88]
+ * (tests/unit/test_kernels.c checks it against libm); arguments are
+ * clamped there. Needs <immintrin.h>. */
+#define K_DEFINE_EXP(NAME, W, ATTR)                                                                 \
+    ATTR __attribute__((always_inline)) static inline __m##W NAME(__m##W x) {                       \
+        x = _mm##W##_min_ps(_mm##W##_max_ps(x, _mm##W##_set1_ps(-87.0f)), _mm##W##_set1_ps(88.0f)); \
+        const __m##W##i ni = _mm##W##_cvtps_epi32(_mm##W##_mul_ps(x, _mm##W##_set1_ps(1.44269504088896341f))); \
+        const __m##W n = _mm##W##_cvtepi32_ps(ni);                                                  \
+        __m##W r = _mm##W##_fnmadd_ps(n, _mm##W##_set1_ps(0.693359375f), x);                        \
+        r = _mm##W##_fnmadd_ps(n, _mm##W##_set1_ps(-2.12194440e-4f), r);                            \
+        __m##W p = _mm##W##_set1_ps(1.9875691500e-4f);                                              \
+        p = _mm##W##_fmadd_ps(p, r, _mm##W##_set1_ps(1.3981999507e-3f));                            \
+        p = _mm##W##_fmadd_ps(p, r, _mm##W##_set1_ps(8.3334519073e-3f));                            \
+        p = _mm##W##_fmadd_ps(p, r, _mm##W##_set1_ps(4.1665795894e-2f));                            \
+        p = _mm##W##_fmadd_ps(p, r, _mm##W##_set1_ps(1.6666665459e-1f));                            \
+        p = _mm##W##_fmadd_ps(p, r, _mm##W##_set1_ps(5.0000001201e-1f));                            \
+        p = _mm##W##_fmadd_ps(_mm##W##_mul_ps(p, r), r, _mm##W##_add_ps(r, _mm##W##_set1_ps(1.0f)));  \
+        const __m##W##i e = _mm##W##_slli_epi32(_mm##W##_add_epi32(ni, _mm##W##_set1_epi32(127)), 23); \
+        return _mm##W##_mul_ps(p, _mm##W##_castsi##W##_ps(e));                                      \
+    }
+
 float k_dot_q8_0_ref(const void *w, const void *x, int n);
 float k_dot_q4_0_ref(const void *w, const void *x, int n);
 float k_dot_f32_ref(const void *w, const void *x, int n);
