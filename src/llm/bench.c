@@ -13,6 +13,7 @@
 #include "llm/gguf.h"
 #include "llm/model.h"
 #include "llm/quant.h"
+#include "llm/sample.h"
 
 /* ---- memory bandwidth ------------------------------------------------------ */
 
@@ -132,11 +133,10 @@ static double median(double *v, int n) {
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
+/* Greedy choice, as the engine makes it (never -1 on a model's logits). */
 static int32_t argmax(const float *x, int n) {
-    int32_t best = 0;
-    for (int i = 1; i < n; i++)
-        if (x[i] > x[best]) best = i;
-    return best;
+    int best = llm_argmax(x, n);
+    return best < 0 ? 0 : best;
 }
 
 /* Bytes of weights one decoding step reads: every tensor, except that the

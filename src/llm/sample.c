@@ -1,6 +1,8 @@
 /* sample.c -- samplers, the logit mask, stop strings. */
 #include "llm/sample.h"
 
+#include "llm/kernels/kernels.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,14 +135,15 @@ void llm_sampler_reseed(llm_sampler_t *s, uint64_t seed) {
     else llm_rng_seed(&s->rng, seed);
 }
 
+/* Two passes, the first SIMD: the largest value, then its first index
+ * (no NaN compares equal, and -inf is "none"). */
 int llm_argmax(const float *logits, int n) {
-    int best = -1;
-    for (int i = 0; i < n; i++) {
-        float v = logits[i];
-        if (isnan(v) || v == -INFINITY) continue;
-        if (best < 0 || v > logits[best]) best = i;
-    }
-    return best;
+    if (n < 1) return -1;
+    const float m = k_max_fast(logits, n);
+    if (m == -INFINITY) return -1;
+    for (int i = 0; i < n; i++)
+        if (logits[i] == m) return i;
+    return -1;
 }
 
 /* Descending by p, then ascending id: a total order, so the result does not

@@ -9,6 +9,7 @@
 
 #include "llm/gguf.h"
 #include "llm/model.h"
+#include "llm/kernels/kernels.h"
 #include "llm/sample.h"
 #include "test.h"
 
@@ -378,9 +379,56 @@ static void test_llama2c_reproduction(void) {
 #endif
 }
 
+/* The SIMD argmax against the plain definition, at every ISA level, on
+ * lengths around the SIMD widths and a vocabulary's, with NaN, -inf, +inf
+ * and ties placed in vectors and in the scalar tail. */
+static int argmax_ref(const float *x, int n) {
+    int best = -1;
+    for (int i = 0; i < n; i++) {
+        if (isnan(x[i]) || x[i] == -INFINITY) continue;
+        if (best < 0 || x[i] > x[best]) best = i;
+    }
+    return best;
+}
+
+static void test_argmax_simd(void) {
+    enum { N = 151936 };
+    float *x = malloc(N * sizeof(float));
+    const int lens[] = {1, 2, 7, 8, 9, 15, 16, 17, 31, 33, 100, N};
+    llm_rng_t rng;
+    llm_rng_seed(&rng, 42);
+    int saved = k_isa();
+    for (int isa = 0; isa <= k_isa_supported(); isa++) {
+        k_set_isa(isa);
+        for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
+            const int n = lens[li];
+            for (int trial = 0; trial < 8; trial++) {
+                for (int i = 0; i < n; i++) x[i] = (float)(llm_rng_u32(&rng) % 2001) / 100.0f - 10.0f;
+                const int at = (int)(llm_rng_u32(&rng) % (uint32_t)n);
+                switch (trial) {
+                case 1: x[at] = NAN; break;
+                case 2: x[at] = 50.0f; x[n - 1] = 50.0f; break; /* tie: the first one */
+                case 3: for (int i = 0; i < n; i++) x[i] = NAN; break;
+                case 4: for (int i = 0; i < n; i++) x[i] = i % 2 ? -INFINITY : NAN; break;
+                case 5: x[at] = INFINITY; break;
+                case 6: x[n - 1] = 99.0f; break; /* in the tail */
+                case 7: x[0] = NAN; x[n / 2] = 75.0f; break;
+                default: break;
+                }
+                int got = llm_argmax(x, n), want = argmax_ref(x, n);
+                if (got != want) fprintf(stderr, "argmax isa %d n %d trial %d: %d, want %d\n", isa, n, trial, got, want);
+                CHECK(got == want);
+            }
+        }
+    }
+    k_set_isa(saved);
+    free(x);
+}
+
 int main(void) {
     test_rng();
     test_greedy_and_mask();
+    test_argmax_simd();
     test_filters();
     test_penalty();
     test_determinism();

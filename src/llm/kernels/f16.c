@@ -4,6 +4,8 @@
  * only the order of the additions differs from k_dot's. */
 #include "llm/kernels/simd.h"
 
+#include <math.h>
+
 #include "llm/quant.h"
 
 #if K_X86
@@ -85,7 +87,36 @@ K_AVX2 void k_axpy_avx2(float *y, float a, const float *x, int n) {
         _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
     for (; i < n; i++) y[i] += a * x[i];
 }
+
+/* max_ps(v, acc) returns acc when v is NaN: NaNs drop out for free */
+K_AVX2 static float max_avx2(const float *x, int n) {
+    __m256 acc = _mm256_set1_ps(-INFINITY), acc2 = acc;
+    int i = 0;
+    for (; i + 16 <= n; i += 16) {
+        acc = _mm256_max_ps(_mm256_loadu_ps(x + i), acc);
+        acc2 = _mm256_max_ps(_mm256_loadu_ps(x + i + 8), acc2);
+    }
+    for (; i + 8 <= n; i += 8) acc = _mm256_max_ps(_mm256_loadu_ps(x + i), acc);
+    acc = _mm256_max_ps(acc, acc2);
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_shuffle_ps(m, m, 1));
+    float best = _mm_cvtss_f32(m);
+    for (; i < n; i++)
+        if (x[i] > best) best = x[i];
+    return best;
+}
 #endif
+
+float k_max_fast(const float *x, int n) {
+#if K_X86
+    if (k_isa() >= K_ISA_AVX2) return max_avx2(x, n);
+#endif
+    float best = -INFINITY;
+    for (int i = 0; i < n; i++)
+        if (x[i] > best) best = x[i];
+    return best;
+}
 
 float k_dot_fast(const float *a, const float *b, int n) {
 #if K_X86

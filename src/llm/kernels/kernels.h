@@ -146,6 +146,9 @@ int k_attn_simd(int hd);
 /* Fast f32 helpers for attention (SIMD when available). */
 float k_dot_fast(const float *a, const float *b, int n);
 void k_axpy_fast(float *y, float a, const float *x, int n); /* y += a * x */
+/* The largest of x[0..n-1], NaNs ignored; -INFINITY when there is none
+ * (greedy sampling scans 151936 logits per token). */
+float k_max_fast(const float *x, int n);
 /* k_swiglu() with a SIMD exp (act.c: within 2 ulp of expf) when available. */
 void k_swiglu_fast(float *g, const float *u, int n);
 
