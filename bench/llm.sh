@@ -15,6 +15,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TYPES="q8_0 f16 q4_0"
 THREADS=2
 QUICK=0
+ROUNDS=1
 BUILD_DIR=${BENCH_BUILD_DIR:-$ROOT/build-bench}
 COPYD_BIN=${COPYD_BIN:-}
 BENCH_MODELS=${BENCH_MODELS:-}
@@ -34,6 +35,8 @@ Options:
                   also bf16 q4_1 q5_0 q5_1; q4_k/q6_k need a width that is a
                   multiple of 256, which the 0.5B shape is not)
   --threads T     threads (default $THREADS; the llama.cpp figures are for 2)
+  --rounds K      run the 1- and 4-sequence measurements K times, alternating,
+                  and report the median of each figure (default 1)
   --quick         a small shape and short runs: a smoke test of the script,
                   figures not comparable with llama.cpp (goals show n/a)
   --help          this text
@@ -56,6 +59,9 @@ while [ $# -gt 0 ]; do
         --threads) [ $# -ge 2 ] || die "--threads needs a value"
             [[ $2 =~ ^[1-9][0-9]*$ ]] && [ "$2" -le 256 ] || die "--threads: 1..256, not '$2'"
             THREADS=$2; shift 2 ;;
+        --rounds) [ $# -ge 2 ] || die "--rounds needs a value"
+            [[ $2 =~ ^[1-9][0-9]*$ ]] && [ "$2" -le 20 ] || die "--rounds: 1..20, not '$2'"
+            ROUNDS=$2; shift 2 ;;
         --quick) QUICK=1; shift ;;
         -h|--help) usage; exit 0 ;;
         *) echo "llm.sh: unknown option '$1'" >&2; usage >&2; exit 2 ;;
@@ -119,6 +125,7 @@ avail_mb=$(df -Pm "$MODELS" | awk 'NR == 2 { print $4 }')
 kv() { sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p" <<<"$2"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a != "") printf "%.2f", a / b; else printf "-" }'; }
 ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a != "" && a != "-" && a + 0 >= b + 0) }'; }
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 
 ROWS=()
 BWS=()
@@ -134,19 +141,33 @@ for t in $TYPES; do
         "$COPYD_BIN" model synth "${SHAPE[@]}" --type "$t" --seed 1 --out "$model" >&2 ||
             die "copyd model synth --type $t failed"
     fi
-    declare -A RES=()
-    for b in 1 4; do
-        echo "llm.sh: copyd bench --model $(basename "$model") -t $THREADS ${RUN[*]} -b $b" >&2
-        out=$("$COPYD_BIN" bench --model "$model" -t "$THREADS" "${RUN[@]}" -b "$b") ||
-            die "copyd bench failed on $model (-b $b)"
-        echo "$out" >&2
-        line=$(grep 'pp_tok_s=' <<<"$out" | tail -n 1)
-        for k in pp_tok_s tg_tok_s ceiling_tg_tok_s ceiling_share rss_ok rss_MiB rss_limit_MiB bw_GB_s; do
-            RES[$b,$k]=$(kv "$k" "$line")
+    declare -A RES=() ALL=()
+    # 1 and 4 sequences alternate, so a change in the machine's load hits
+    # both sides of the 4-sequence ratio alike
+    for ((round = 1; round <= ROUNDS; round++)); do
+        for b in 1 4; do
+            echo "llm.sh: copyd bench --model $(basename "$model") -t $THREADS ${RUN[*]} -b $b" \
+                "(round $round of $ROUNDS)" >&2
+            out=$("$COPYD_BIN" bench --model "$model" -t "$THREADS" "${RUN[@]}" -b "$b") ||
+                die "copyd bench failed on $model (-b $b)"
+            echo "$out" >&2
+            line=$(grep 'pp_tok_s=' <<<"$out" | tail -n 1)
+            for k in pp_tok_s tg_tok_s ceiling_tg_tok_s ceiling_share rss_MiB rss_limit_MiB bw_GB_s; do
+                ALL[$b,$k]+="$(kv "$k" "$line") "
+            done
+            [ "$(kv rss_ok "$line")" = yes ] || ALL[$b,rss_bad]=1
+            BWS+=("$(kv bw_GB_s "$line")")
         done
     done
+    # each figure: the median over the rounds (RSS: the largest)
+    for b in 1 4; do
+        for k in pp_tok_s tg_tok_s ceiling_tg_tok_s ceiling_share bw_GB_s rss_limit_MiB; do
+            RES[$b,$k]=$(median ${ALL[$b,$k]})
+        done
+        RES[$b,rss_MiB]=$(tr ' ' '\n' <<<"${ALL[$b,rss_MiB]}" | grep . | sort -g | tail -n 1)
+        RES[$b,rss_ok]=$([ -z "${ALL[$b,rss_bad]:-}" ] && echo yes || echo no)
+    done
     [ "$KEEP" = 1 ] || rm -f "$model"
-    BWS+=("${RES[1,bw_GB_s]}" "${RES[4,bw_GB_s]}")
 
     for b in 1 4; do
         pp=${RES[$b,pp_tok_s]} tg=${RES[$b,tg_tok_s]}
@@ -186,7 +207,7 @@ for t in $TYPES; do
 done
 
 echo
-echo "copyd LLM engine, $SHAPE_NAME, -t $THREADS ${RUN[*]}"
+echo "copyd LLM engine, $SHAPE_NAME, -t $THREADS ${RUN[*]}, $ROUNDS round(s)"
 echo "memory bandwidth measured by each run (GB/s, $THREADS threads): ${BWS[*]}"
 printf '%-24s %9s %9s %7s %9s %6s  %-30s %s\n' metric value llama.cpp ratio ceiling share goal result
 printf '%-24s %9s %9s %7s %9s %6s  %-30s %s\n' ------------------------ --------- --------- ------- --------- ------ \
