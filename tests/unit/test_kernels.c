@@ -161,6 +161,31 @@ static void test_quantize_q8_K(void) {
     CHECK(ok);
     CHECK(q[1].qs[300 - 256] == 127 || q[1].qs[300 - 256] == -127);
     CHECK(q[2].d == 0.0f && q[2].qs[5] == 0 && q[2].bsums[3] == 0);
+    /* every ISA gives the reference's bytes: ties of the largest magnitude
+     * (the first one sets the sign), halves that round to even (NaN
+     * activations have no specified bytes) */
+    x[10] = 9.0f; /* block 0: +9 first, -9 later */
+    x[200] = -9.0f;
+    x[260] = 2.5f * 9.0f / 127.0f; /* exactly -2.5 after scaling by block 1's -127/-9 */
+    block_q8_K *r = malloc(3 * sizeof *r);
+    k_quantize_q8_K_ref(r, x, n);
+    int saved = k_isa();
+    for (int isa = 0; isa <= k_isa_supported(); isa++) {
+        k_set_isa(isa);
+        memset(q, 0x55, 3 * sizeof *q);
+        k_quantize_q8_K(q, x, n);
+        int same = 1;
+        for (int b = 0; b < 3; b++) {
+            if (q[b].d != r[b].d || memcmp(q[b].bsums, r[b].bsums, sizeof r[b].bsums) != 0) same = 0;
+            for (int j = 0; j < 256; j++)
+                if (q[b].qs[j] != r[b].qs[j]) same = 0;
+        }
+        if (!same) fprintf(stderr, "FAIL quantize_q8_K isa %d differs from the reference\n", isa);
+        CHECK(same);
+    }
+    k_set_isa(saved);
+    CHECK(r[0].d < 0 && r[0].qs[10] == -127 && r[0].qs[200] == 127); /* +9 came first: scale -127 / 9 */
+    free(r);
     free(x);
     free(back);
     free(q);
@@ -242,8 +267,9 @@ static void test_matmul(void) {
  * 3, 1 and 2 blocks (read under a mask at the end of the matrix), 896 has
  * none; 23 rows the 2- and 1-row tails. */
 static void test_matmul_batch(void) {
-    const ggml_type_t types[] = {GGML_TYPE_Q8_0, GGML_TYPE_Q4_0, GGML_TYPE_F16, GGML_TYPE_BF16};
-    const int colss[] = {96, 160, 192, 896, 200};
+    const ggml_type_t types[] = {GGML_TYPE_Q8_0, GGML_TYPE_Q4_0, GGML_TYPE_F16, GGML_TYPE_BF16, GGML_TYPE_Q4_K,
+                                 GGML_TYPE_Q6_K};
+    const int colss[] = {96, 160, 192, 896, 200, 256, 768};
     const int rows = 23, nv = 9;
     int saved_isa = k_isa(), saved_th = k_threads();
     for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
@@ -251,6 +277,7 @@ static void test_matmul_batch(void) {
             const ggml_type_t ty = types[t];
             const int cols = colss[ci];
             if (cols % 32 != 0 && ty != GGML_TYPE_F16 && ty != GGML_TYPE_BF16) continue;
+            if (k_act_q8_K(ty) != (cols % 256 == 0)) continue; /* K-quants: 256-element blocks */
             size_t rb = ggml_row_bytes(ty, cols);
             unsigned char *w = malloc(rb * rows);
             float *f = malloc(cols * sizeof(float)), *row = malloc(cols * sizeof(float));
@@ -280,7 +307,7 @@ static void test_matmul_batch(void) {
                             float d = fabsf(yb[j * rows + r] - want);
                             if (d > worst) worst = d;
                         }
-                    float tol = k_act_q8_0(ty) ? 0.02f * sqrtf((float)cols) : 1e-4f * sqrtf((float)cols);
+                    float tol = k_act_q8_0(ty) || k_act_q8_K(ty) ? 0.02f * sqrtf((float)cols) : 1e-4f * sqrtf((float)cols);
                     if (!same || !(worst <= tol))
                         fprintf(stderr, "FAIL batch %s cols %d isa %d threads %d: same %d, max diff %g\n",
                                 ggml_type_name(ty), cols, isa, threads, same, worst);

@@ -87,7 +87,8 @@ void k_quantize_q8_0(void *dst, const float *x, int n);
 
 /* Activations for the K-quant kernels: ggml's Q8_K blocks (f32 scale,
  * 256 int8, 16 sums of 16), n a multiple of 256; as ggml's reference
- * quantiser (rounding to nearest even). */
+ * quantiser (rounding to nearest even), AVX2 when available (the same
+ * numbers). */
 void k_quantize_q8_K(void *dst, const float *x, int n);
 int k_act_q8_K(ggml_type_t type); /* Q4_K, Q6_K */
 

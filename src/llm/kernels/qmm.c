@@ -69,7 +69,7 @@ static size_t pf_bytes(int long_rows) {
     return bytes == K_PF_BYTES ? K_PF_LONG : bytes / 4;
 }
 
-static size_t pf_distance(size_t rb) {
+size_t k_pf_distance(size_t rb) {
     if (rb >= 8192) return pf_bytes(1);
     size_t rows = (pf_bytes(0) + rb - 1) / rb;
     return (rows < 8 ? 8 : rows) * rb;
@@ -351,7 +351,7 @@ K_AVX512 void k_qmm_avx512(ggml_type_t type, const void *w, size_t rb, int r0, i
     const int nb = cols / QK8_0, q4 = type == GGML_TYPE_Q4_0;
     for (int j0 = 0; j0 < n; j0 += 8) {
         const int nv = n - j0 < 8 ? n - j0 : 8;
-        const size_t pf = j0 == 0 ? pf_distance(rb) : 0; /* later passes find the rows in cache */
+        const size_t pf = j0 == 0 ? k_pf_distance(rb) : 0; /* later passes find the rows in cache */
         const unsigned char *xj = xb + (size_t)j0 * xs;
         float *yj = y + (size_t)j0 * ldy;
         int r = r0;
@@ -389,7 +389,7 @@ K_AVX512 void k_fmm_avx512(ggml_type_t type, const void *w, size_t rb, int r0, i
     const int bf = type == GGML_TYPE_BF16;
     for (int j0 = 0; j0 < n; j0 += 4) {
         const int nv = n - j0 < 4 ? n - j0 : 4;
-        const size_t pf = j0 == 0 ? pf_distance(rb) : 0;
+        const size_t pf = j0 == 0 ? k_pf_distance(rb) : 0;
         const float *xj = x + (size_t)j0 * ldx;
         float *yj = y + (size_t)j0 * ldy;
         int r = r0;

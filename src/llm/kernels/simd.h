@@ -49,9 +49,11 @@ float k_dot_f16_ref(const void *w, const void *x, int n);
 float k_dot_bf16_ref(const void *w, const void *x, int n);
 float k_dot_q4_K_ref(const void *w, const void *x, int n);
 float k_dot_q6_K_ref(const void *w, const void *x, int n);
+void k_quantize_q8_K_ref(void *dst, const float *x, int n);
 #if K_X86
 float k_dot_q4_K_avx2(const void *w, const void *x, int n);
 float k_dot_q6_K_avx2(const void *w, const void *x, int n);
+void k_quantize_q8_K_avx2(void *dst, const float *x, int n);
 void k_quantize_q8_0_avx2(void *dst, const float *x, int n);
 float k_dot_q8_0_avx2(const void *w, const void *x, int n);
 float k_dot_q8_0_avx512(const void *w, const void *x, int n);
@@ -79,6 +81,14 @@ void k_qmm_avx512(ggml_type_t type, const void *w, size_t rb, int r0, int r1, in
                   size_t xs, int n, float *y, int ldy);
 void k_fmm_avx512(ggml_type_t type, const void *w, size_t rb, int r0, int r1, int cols, const float *x, int ldx, int n,
                   float *y, int ldy);
+
+/* kqmm.c: the same for Q4_K / Q6_K rows and Q8_K activation blocks
+ * (k_quantize_q8_K), vectors xs bytes apart; cols a multiple of 256. */
+void k_kmm_avx512(ggml_type_t type, const void *w, size_t rb, int r0, int r1, int cols, const void *xk,
+                  size_t xs, int n, float *y, int ldy);
+/* How far ahead (bytes) the multi-vector kernels prefetch a matrix of
+ * rb-byte rows (qmm.c). */
+size_t k_pf_distance(size_t rb);
 #endif
 size_t k_xpack_bytes(int cols);
 
