@@ -91,8 +91,9 @@ AI K_AVX512 void q4k_unpack(const block_q4_K *b, ksb_t *u) {
         const __m512i t = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(b->qs + 32 * k)));
         u->q[k] = _mm512_and_si512(_mm512_srlv_epi16(t, sh), m4);
     }
-    u->d = _mm512_set1_ps(fp16_to_fp32(b->d));
-    u->dm = _mm512_set1_ps(fp16_to_fp32(b->dmin));
+    const __m128 dd = _mm_cvtph_ps(_mm_cvtsi32_si128((int)((uint32_t)b->d | (uint32_t)b->dmin << 16)));
+    u->d = _mm512_broadcastss_ps(dd);
+    u->dm = _mm512_broadcastss_ps(_mm_movehdup_ps(dd));
 }
 
 /* Q6_K: per half h (128 weights), ql[64h..64h+63] hold the low 4 bits of
@@ -113,7 +114,7 @@ AI K_AVX512 void q6k_unpack(const block_q6_K *b, ksb_t *u) {
         u->q[2 * h + 1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), m4),
                                           _mm512_and_si512(_mm512_srlv_epi16(qh, sb), m30));
     }
-    u->d = _mm512_set1_ps(fp16_to_fp32(b->d));
+    u->d = _mm512_broadcastss_ps(_mm_cvtph_ps(_mm_cvtsi32_si128((int)b->d)));
     u->dm = _mm512_setzero_ps();
 }
 

@@ -203,7 +203,7 @@ K_AVX2 float k_dot_q4_K_avx2(const void *w, const void *x, int n) {
             acc = _mm256_add_epi32(acc, _mm256_add_epi32(p0, p1));
         }
         const int isum = hsum_i32(acc);
-        sum += fp16_to_fp32(a[i].d) * b[i].d * (float)isum - fp16_to_fp32(a[i].dmin) * b[i].d * (float)msum;
+        sum += _cvtsh_ss(a[i].d) * b[i].d * (float)isum - _cvtsh_ss(a[i].dmin) * b[i].d * (float)msum;
     }
     return sum;
 }
@@ -240,7 +240,7 @@ K_AVX2 float k_dot_q6_K_avx2(const void *w, const void *x, int n) {
             }
         }
         const int isum = hsum_i32(acc) - 32 * corr;
-        sum += fp16_to_fp32(a[i].d) * b[i].d * (float)isum;
+        sum += _cvtsh_ss(a[i].d) * b[i].d * (float)isum;
     }
     return sum;
 }

@@ -124,7 +124,7 @@ K_AVX512 void k_xpack_avx512(void *dst, const float *x, int cols) {
         for (int k = 0; k < 4; k++) {
             memcpy(r + XQ_A + 16 * k, b[k].qs, 16);
             memcpy(r + XQ_B + 16 * k, b[k].qs + 16, 16);
-            const float dk = k < n ? fp16_to_fp32(b[k].d) : 0.0f;
+            const float dk = k < n ? _cvtsh_ss(b[k].d) : 0.0f;
             for (int i = 0; i < 4; i++) d[4 * k + i] = dk;
         }
         __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), ones, _mm512_loadu_si512(r + XQ_A));
