@@ -102,7 +102,9 @@ int k_act_q8_K(ggml_type_t type); /* Q4_K, Q6_K */
  *                fp16(w.d) * fp16(x.d), summed in f32 (ggml's formula);
  *   Q4_K / Q6_K: per super-block, exact integer sums (sub-block scales
  *                times integer dots; Q4_K's minimums through x.bsums),
- *                times the float scales; SIMD results are bit-identical.
+ *                times the float scales; the AVX2 results are
+ *                bit-identical (k_matmul's AVX-512 kernels, kqmm.c, keep
+ *                the integers exact but add the float terms lane-wise).
  * Other K-quants have no kernel: k_matmul dequantises their rows. */
 typedef float (*k_dot_fn)(const void *w, const void *x, int n);
 k_dot_fn k_dot_kernel(ggml_type_t type, int isa);
@@ -124,8 +126,9 @@ typedef struct k_mat {
  * (dequantised rows, k_dot), as k_matvec gives; exact = 0: the fast kernels
  * (Q8_0/Q4_0 with Q8_0 activations, Q4_K/Q6_K with Q8_K activations, SIMD
  * f32 sums for F32/F16/BF16; other types dequantise each row once and take
- * SIMD f32 dots). With AVX-512, Q8_0/Q4_0/F16/BF16 go through the multi-vector
- * kernels (qmm.c) for any n, so batched results equal one-vector ones.
+ * SIMD f32 dots). With AVX-512, Q8_0/Q4_0/F16/BF16 (qmm.c) and Q4_K/Q6_K
+ * (kqmm.c) go through the multi-vector kernels for any n, so batched
+ * results equal one-vector ones.
  * 0, or -1 (unsupported type, cols not a multiple of the block size, out
  * of memory). */
 int k_matmul(const k_mat_t *mats, int n_mat, int cols, const float *x, int ldx, int n, int exact);
