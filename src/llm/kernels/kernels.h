@@ -128,7 +128,8 @@ typedef struct k_mat {
  * f32 sums for F32/F16/BF16; other types dequantise each row once and take
  * SIMD f32 dots). With AVX-512, Q8_0/Q4_0/F16/BF16 (qmm.c) and Q4_K/Q6_K
  * (kqmm.c) go through the multi-vector kernels for any n, so batched
- * results equal one-vector ones.
+ * results equal one-vector ones; with AVX2 only, Q8_0/Q4_0 do
+ * (qmm_avx2.c).
  * 0, or -1 (unsupported type, cols not a multiple of the block size, out
  * of memory). */
 int k_matmul(const k_mat_t *mats, int n_mat, int cols, const float *x, int ldx, int n, int exact);

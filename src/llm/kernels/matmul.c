@@ -117,7 +117,7 @@ typedef struct mm_ctx {
     const unsigned char *xk; /* n rows of Q8_K activations, xk_stride bytes apart */
     size_t xk_stride;
     k_dot_fn dot[K_MAX_MATS]; /* NULL: dequantise the row, then f32 dots */
-    int multi[K_MAX_MATS];    /* 1: k_qmm_avx512 on xp; 2: k_fmm_avx512; 3: k_kmm_avx512 on xk */
+    int multi[K_MAX_MATS];    /* 1: k_qmm_avx512 on xp; 2: k_fmm_avx512; 3: k_kmm_avx512 on xk; 4: k_qmm_avx2 on xq */
     const unsigned char *xp;  /* n packed vectors (k_xpack), xp_stride apart */
     size_t xp_stride;
     uint64_t rb[K_MAX_MATS];  /* bytes per weight row */
@@ -146,6 +146,10 @@ static void mm_rows(mm_ctx_t *c, int m, int r0, int r1, float *buf) {
     }
     if (c->multi[m] == 3) {
         k_kmm_avx512(M->type, M->w, c->rb[m], r0, r1, cols, c->xk, c->xk_stride, n, M->y, M->ldy);
+        return;
+    }
+    if (c->multi[m] == 4) {
+        k_qmm_avx2(M->type, M->w, c->rb[m], r0, r1, cols, c->xq, c->xq_stride, n, M->y, M->ldy);
         return;
     }
 #endif
@@ -248,6 +252,9 @@ int k_matmul(const k_mat_t *mats, int n_mat, int cols, const float *x, int ldx, 
             } else if (isa >= K_ISA_AVX512 && k_act_q8_K(mats[m].type) && cols % QK_K == 0) {
                 c.multi[m] = 3;
                 need_qk = 1;
+            } else if (isa == K_ISA_AVX2 && k_act_q8_0(mats[m].type) && cols % QK8_0 == 0) {
+                c.multi[m] = 4; /* AVX2 only: one row, up to 4 vectors at a time */
+                need_q8 = 1;
             } else if (c.dot[m] && k_act_q8_0(mats[m].type)) {
                 need_q8 = 1;
             } else if (c.dot[m] && k_act_q8_K(mats[m].type)) {

@@ -86,6 +86,10 @@ void k_fmm_avx512(ggml_type_t type, const void *w, size_t rb, int r0, int r1, in
  * (k_quantize_q8_K), vectors xs bytes apart; cols a multiple of 256. */
 void k_kmm_avx512(ggml_type_t type, const void *w, size_t rb, int r0, int r1, int cols, const void *xk,
                   size_t xs, int n, float *y, int ldy);
+/* qmm_avx2.c: the same for Q8_0 / Q4_0 rows with AVX2, on Q8_0
+ * activation blocks (k_quantize_q8_0), vectors xs bytes apart. */
+void k_qmm_avx2(ggml_type_t type, const void *w, size_t rb, int r0, int r1, int cols, const void *xq, size_t xs,
+                int n, float *y, int ldy);
 /* How far ahead (bytes) the multi-vector kernels prefetch a matrix of
  * rb-byte rows (qmm.c). */
 size_t k_pf_distance(size_t rb);
