@@ -31,12 +31,7 @@ float k_dot_bf16_ref(const void *w, const void *x, int n) {
 }
 
 #if K_X86
-K_AVX2 static inline float hsum8(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
+K_DEFINE_HSUM8
 
 K_AVX2 static inline __m256 load_bf16(const uint16_t *p) {
     __m256i v = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p));
@@ -54,7 +49,7 @@ K_AVX2 static inline __m256 load_bf16(const uint16_t *p) {
         s3 = _mm256_fmadd_ps(LOAD(a + i + 24), _mm256_loadu_ps(b + i + 24), s3);               \
     }                                                                                          \
     for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(LOAD(a + i), _mm256_loadu_ps(b + i), s0); \
-    float sum = hsum8(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));            \
+    float sum = k_hsum8(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));            \
     for (; i < n; i++) sum += TAIL(a[i]) * b[i];                                               \
     return sum;
 

@@ -137,7 +137,7 @@ AI K_AVX512 __m512 ksb_mul(const ksb_t *u, const block_q8_K *x, __m512 acc, cons
 
 /* One row (nsb super-blocks) times NV vectors (xs bytes apart). */
 AI K_AVX512 void mk_k(const unsigned char *w, const unsigned char *xk, size_t xs, int nsb, float *y, int ldy,
-                      size_t pf, const int NV, const int Q6) {
+                      size_t pf, const int Q6, const int NV) {
     const size_t bb = Q6 ? sizeof(block_q6_K) : sizeof(block_q4_K);
     __m512 acc[8];
     for (int j = 0; j < NV; j++) acc[j] = _mm512_setzero_ps();
@@ -155,18 +155,7 @@ AI K_AVX512 void mk_k(const unsigned char *w, const unsigned char *xk, size_t xs
 
 #define K_ARGS const unsigned char *w, const unsigned char *xk, size_t xs, int nsb, float *y, int ldy, size_t pf
 #define K_SHAPES(NAME, Q6)                                                                                  \
-    K_AVX512 static void NAME(K_ARGS, int nv) {                                                             \
-        switch (nv) {                                                                                       \
-        case 1: mk_k(w, xk, xs, nsb, y, ldy, pf, 1, Q6); break;                                             \
-        case 2: mk_k(w, xk, xs, nsb, y, ldy, pf, 2, Q6); break;                                             \
-        case 3: mk_k(w, xk, xs, nsb, y, ldy, pf, 3, Q6); break;                                             \
-        case 4: mk_k(w, xk, xs, nsb, y, ldy, pf, 4, Q6); break;                                             \
-        case 5: mk_k(w, xk, xs, nsb, y, ldy, pf, 5, Q6); break;                                             \
-        case 6: mk_k(w, xk, xs, nsb, y, ldy, pf, 6, Q6); break;                                             \
-        case 7: mk_k(w, xk, xs, nsb, y, ldy, pf, 7, Q6); break;                                             \
-        default: mk_k(w, xk, xs, nsb, y, ldy, pf, 8, Q6); break;                                            \
-        }                                                                                                   \
-    }
+    K_AVX512 static void NAME(K_ARGS, int nv) { K_NV_SWITCH8(nv, mk_k, w, xk, xs, nsb, y, ldy, pf, Q6) }
 K_SHAPES(q4k_rows, 0)
 K_SHAPES(q6k_rows, 1)
 

@@ -125,8 +125,7 @@ typedef struct mm_ctx {
     float *rowbufs;           /* one dequantised row per thread */
     int max_threads;
     int tile;           /* rows a thread takes at a time, at least (a multiple of K_TILE_ROWS) */
-    int guided;         /* 1: chunks of 1/(2 nth) of the rows left, down to tile */
-    int nth;
+    int guided;         /* 1: chunks of 1/(2 max_threads) of the rows left, down to tile */
     atomic_int next;
     atomic_int failed;
 } mm_ctx_t;
@@ -198,7 +197,7 @@ static void mm_task(void *arg, int ith, int nth) {
             g0 = atomic_load_explicit(&c->next, memory_order_relaxed);
             do {
                 if (g0 >= total) return;
-                int size = (total - g0) / (2 * c->nth);
+                int size = (total - g0) / (2 * c->max_threads);
                 size = size <= c->tile ? c->tile : (size + K_TILE_ROWS - 1) / K_TILE_ROWS * K_TILE_ROWS;
                 g1 = g0 + size < total ? g0 + size : total;
             } while (!atomic_compare_exchange_weak_explicit(&c->next, &g0, g1, memory_order_relaxed,
@@ -264,7 +263,7 @@ int k_matmul(const k_mat_t *mats, int n_mat, int cols, const float *x, int ldx, 
         if ((exact || (!c.dot[m] && !c.multi[m])) && mats[m].type != GGML_TYPE_F32) need_rowbuf = 1;
     }
     int nth = k_threads();
-    c.max_threads = nth;
+    c.max_threads = nth > 0 ? nth : 1;
     unsigned char *xq = NULL;
     if (need_q8) {
         c.xq_stride = (size_t)(cols / QK8_0) * sizeof(block_q8_0);
@@ -322,7 +321,6 @@ int k_matmul(const k_mat_t *mats, int n_mat, int cols, const float *x, int ldx, 
      * go over them: 16 rows at a time. */
     c.tile = K_TILE_ROWS;
     c.guided = n <= K_TILE_VECS;
-    c.nth = nth > 0 ? nth : 1;
     atomic_init(&c.next, 0);
     atomic_init(&c.failed, 0);
     k_parallel(mm_task, &c, nth);

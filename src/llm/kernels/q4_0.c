@@ -26,12 +26,7 @@ float k_dot_q4_0_ref(const void *w, const void *x, int n) {
 }
 
 #if K_X86
-K_AVX2 static inline float hsum_ps4(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
+K_DEFINE_HSUM8
 
 /* 32 nibbles -> 32 signed bytes in element order, minus 8. */
 K_AVX2 static inline __m256i unpack_q4(const uint8_t *qs) {
@@ -63,7 +58,7 @@ K_AVX2 float k_dot_q4_0_avx2(const void *w, const void *x, int n) {
         __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(qa, qa), _mm256_sign_epi8(qb, qa)), ones);
         acc0 = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(a[i].d) * _cvtsh_ss(b[i].d)), _mm256_cvtepi32_ps(p), acc0);
     }
-    return hsum_ps4(_mm256_add_ps(acc0, acc1));
+    return k_hsum8(_mm256_add_ps(acc0, acc1));
 }
 
 /* VNNI: the nibbles stay unsigned (0..15), so vpdpbusd takes them as they
@@ -98,6 +93,6 @@ K_AVX512 float k_dot_q4_0_avx512(const void *w, const void *x, int n) {
         p = _mm256_sub_epi32(p, _mm256_dpbusd_epi32(_mm256_setzero_si256(), eights, qb));
         acc0 = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(a[i].d) * _cvtsh_ss(b[i].d)), _mm256_cvtepi32_ps(p), acc0);
     }
-    return hsum_ps4(_mm256_add_ps(acc0, acc1));
+    return k_hsum8(_mm256_add_ps(acc0, acc1));
 }
 #endif

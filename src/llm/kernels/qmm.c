@@ -306,40 +306,11 @@ AI K_AVX512 void mk_f16(const unsigned char *w, size_t rb, const float *x, int l
  * the compiler keeps the accumulators in registers; a (row, vector)
  * result is the same in every shape. */
 #define Q_ARGS const unsigned char *w, size_t rb, const unsigned char *xp, size_t xs, int nb, float *y, int ldy, size_t pf
-#define Q_CALL(NR, NV, Q4) mk_q(w, rb, xp, xs, nb, y, ldy, pf, NR, NV, Q4)
+#define Q_CALL(NR, Q4, NV) mk_q(w, rb, xp, xs, nb, y, ldy, pf, NR, NV, Q4)
 #define Q_SHAPES(NAME, Q4)                                                                           \
-    K_AVX512 static void NAME##_4xv(Q_ARGS, int nv) {                                              \
-        switch (nv) {                                                                              \
-        case 1: Q_CALL(4, 1, Q4); break;                                                           \
-        case 2: Q_CALL(4, 2, Q4); break;                                                           \
-        case 3: Q_CALL(4, 3, Q4); break;                                                           \
-        default: Q_CALL(4, 4, Q4); break;                                                          \
-        }                                                                                          \
-    }                                                                                              \
-    K_AVX512 static void NAME##_2xv(Q_ARGS, int nv) {                                              \
-        switch (nv) {                                                                              \
-        case 1: Q_CALL(2, 1, Q4); break;                                                           \
-        case 2: Q_CALL(2, 2, Q4); break;                                                           \
-        case 3: Q_CALL(2, 3, Q4); break;                                                           \
-        case 4: Q_CALL(2, 4, Q4); break;                                                           \
-        case 5: Q_CALL(2, 5, Q4); break;                                                           \
-        case 6: Q_CALL(2, 6, Q4); break;                                                           \
-        case 7: Q_CALL(2, 7, Q4); break;                                                           \
-        default: Q_CALL(2, 8, Q4); break;                                                          \
-        }                                                                                          \
-    }                                                                                              \
-    K_AVX512 static void NAME##_1xv(Q_ARGS, int nv) {                                              \
-        switch (nv) {                                                                              \
-        case 1: Q_CALL(1, 1, Q4); break;                                                           \
-        case 2: Q_CALL(1, 2, Q4); break;                                                           \
-        case 3: Q_CALL(1, 3, Q4); break;                                                           \
-        case 4: Q_CALL(1, 4, Q4); break;                                                           \
-        case 5: Q_CALL(1, 5, Q4); break;                                                           \
-        case 6: Q_CALL(1, 6, Q4); break;                                                           \
-        case 7: Q_CALL(1, 7, Q4); break;                                                           \
-        default: Q_CALL(1, 8, Q4); break;                                                          \
-        }                                                                                          \
-    }
+    K_AVX512 static void NAME##_4xv(Q_ARGS, int nv) { K_NV_SWITCH4(nv, Q_CALL, 4, Q4) }           \
+    K_AVX512 static void NAME##_2xv(Q_ARGS, int nv) { K_NV_SWITCH8(nv, Q_CALL, 2, Q4) }           \
+    K_AVX512 static void NAME##_1xv(Q_ARGS, int nv) { K_NV_SWITCH8(nv, Q_CALL, 1, Q4) }
 
 Q_SHAPES(q8, 0)
 Q_SHAPES(q4, 1)
@@ -366,16 +337,9 @@ K_AVX512 void k_qmm_avx512(ggml_type_t type, const void *w, size_t rb, int r0, i
 }
 
 #define F_ARGS const unsigned char *w, size_t rb, const float *x, int ldx, int cols, float *y, int ldy, size_t pf
-#define F_CALL(NR, NV, BF) mk_f16(w, rb, x, ldx, cols, y, ldy, pf, NR, NV, BF)
-#define F_SHAPE(NAME, NR, BF)                                                                      \
-    K_AVX512 static void NAME##_##NR##xv(F_ARGS, int nv) {                                         \
-        switch (nv) {                                                                              \
-        case 1: F_CALL(NR, 1, BF); break;                                                          \
-        case 2: F_CALL(NR, 2, BF); break;                                                          \
-        case 3: F_CALL(NR, 3, BF); break;                                                          \
-        default: F_CALL(NR, 4, BF); break;                                                         \
-        }                                                                                          \
-    }
+#define F_CALL(NR, BF, NV) mk_f16(w, rb, x, ldx, cols, y, ldy, pf, NR, NV, BF)
+#define F_SHAPE(NAME, NR, BF) \
+    K_AVX512 static void NAME##_##NR##xv(F_ARGS, int nv) { K_NV_SWITCH4(nv, F_CALL, NR, BF) }
 F_SHAPE(f16, 4, 0)
 F_SHAPE(f16, 2, 0)
 F_SHAPE(f16, 1, 0)

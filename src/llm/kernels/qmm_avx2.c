@@ -19,12 +19,7 @@
 
 #define AI __attribute__((always_inline)) static inline
 
-AI K_AVX2 float hsum8(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
+K_DEFINE_HSUM8
 
 /* Block i of one row times NV vectors, into the sums acc[j] (the caller
  * picks the even or odd set). */
@@ -55,7 +50,7 @@ AI K_AVX2 void block_nv(const unsigned char *w, int i, const unsigned char *xq, 
 }
 
 AI K_AVX2 void row_nv(const unsigned char *w, int nb, const unsigned char *xq, size_t xs, float *y, int ldy,
-                      const int NV, const int Q4) {
+                      const int Q4, const int NV) {
     __m256 even[4], odd[4];
     for (int j = 0; j < NV; j++) even[j] = odd[j] = _mm256_setzero_ps();
     int i = 0;
@@ -64,18 +59,13 @@ AI K_AVX2 void row_nv(const unsigned char *w, int nb, const unsigned char *xq, s
         block_nv(w, i + 1, xq, xs, odd, NV, Q4);
     }
     if (i < nb) block_nv(w, i, xq, xs, even, NV, Q4);
-    for (int j = 0; j < NV; j++) y[(size_t)j * ldy] = hsum8(_mm256_add_ps(even[j], odd[j]));
+    for (int j = 0; j < NV; j++) y[(size_t)j * ldy] = k_hsum8(_mm256_add_ps(even[j], odd[j]));
 }
 
 #define ROWS_NV(NAME, Q4)                                                                                   \
     K_AVX2 static void NAME(const unsigned char *w, int nb, const unsigned char *xq, size_t xs, float *y,  \
                             int ldy, int nv) {                                                              \
-        switch (nv) {                                                                                       \
-        case 1: row_nv(w, nb, xq, xs, y, ldy, 1, Q4); break;                                                \
-        case 2: row_nv(w, nb, xq, xs, y, ldy, 2, Q4); break;                                                \
-        case 3: row_nv(w, nb, xq, xs, y, ldy, 3, Q4); break;                                                \
-        default: row_nv(w, nb, xq, xs, y, ldy, 4, Q4); break;                                               \
-        }                                                                                                   \
+        K_NV_SWITCH4(nv, row_nv, w, nb, xq, xs, y, ldy, Q4)                                                 \
     }
 ROWS_NV(q8_row_avx2, 0)
 ROWS_NV(q4_row_avx2, 1)

@@ -15,6 +15,38 @@
 #define K_X86 0
 #endif
 
+/* A kernel instantiated for each vector count NV (so its accumulators
+ * stay in registers) is dispatched on the run-time count nv with
+ * K_NV_SWITCH4 (1..4, larger counts take 4) or K_NV_SWITCH8 (1..8):
+ * F(args..., NV) is called with NV a constant. */
+#define K_NV_SWITCH4(nv, F, ...)                                                                    \
+    switch (nv) {                                                                                  \
+    case 1: F(__VA_ARGS__, 1); break;                                                              \
+    case 2: F(__VA_ARGS__, 2); break;                                                              \
+    case 3: F(__VA_ARGS__, 3); break;                                                              \
+    default: F(__VA_ARGS__, 4); break;                                                             \
+    }
+#define K_NV_SWITCH8(nv, F, ...)                                                                    \
+    switch (nv) {                                                                                  \
+    case 1: F(__VA_ARGS__, 1); break;                                                              \
+    case 2: F(__VA_ARGS__, 2); break;                                                              \
+    case 3: F(__VA_ARGS__, 3); break;                                                              \
+    case 4: F(__VA_ARGS__, 4); break;                                                              \
+    case 5: F(__VA_ARGS__, 5); break;                                                              \
+    case 6: F(__VA_ARGS__, 6); break;                                                              \
+    case 7: F(__VA_ARGS__, 7); break;                                                              \
+    default: F(__VA_ARGS__, 8); break;                                                             \
+    }
+
+/* Sum of the 8 lanes (AVX2). Needs <immintrin.h>. */
+#define K_DEFINE_HSUM8                                                                              \
+    K_AVX2 __attribute__((always_inline)) static inline float k_hsum8(__m256 v) {                   \
+        __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));              \
+        s = _mm_add_ps(s, _mm_movehl_ps(s, s));                                                     \
+        s = _mm_add_ss(s, _mm_movehdup_ps(s));                                                      \
+        return _mm_cvtss_f32(s);                                                                    \
+    }
+
 /* K_DEFINE_EXP(NAME, W, ATTR) defines `static inline __mW NAME(__mW x)`,
  * exp() of each lane, for W = 256 (ATTR K_AVX2) or 512 (K_AVX512), so the
  * SwiGLU (act.c) and the softmax (attn.c) share one polynomial:
